@@ -1,0 +1,11 @@
+# Gate: without "rust" in KERNEL_FEATURES this append changes nothing in the
+# kernel recipe (no SRC_URI, no configuration, no task signature changes).
+require ${@bb.utils.contains('KERNEL_FEATURES', 'rust', 'linux-yocto-rustsample.inc', '', d)}
+
+python __anonymous() {
+    if not bb.utils.contains('KERNEL_FEATURES', 'rust', True, False, d):
+        bb.warn("meta-rustsample: 'rust' is not in KERNEL_FEATURES, so kernel Rust "
+                "support is off and rust-sample/core-image-rustsample are skipped. "
+                "Add KERNEL_FEATURES:append = \" rust\" to local.conf (or the "
+                "distro/machine configuration); see meta-rustsample/README.md.")
+}

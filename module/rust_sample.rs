@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/rust-sample`: random bytes from the kernel's CRNG, read like `/dev/urandom`.
+//!
+//! Reads follow `get_random_bytes_user()` in `drivers/char/random.c`: any length works, a fault
+//! part-way returns the bytes copied so far (`EFAULT` only when nothing was copied), and long
+//! reads stop with a short count at a pending signal, checked once per page together with a
+//! reschedule point. Writes are mixed into the pool without crediting entropy, like urandom's.
+
+use core::cmp::min;
+use kernel::{
+    bindings, c_str,
+    fs::{File, Kiocb},
+    iov::{IovIterDest, IovIterSource},
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    page::PAGE_SIZE,
+    prelude::*,
+};
+
+module! {
+    type: RustSampleModule,
+    name: "rust_sample",
+    authors: ["The rustsample developers"],
+    description: "Random bytes from the kernel CRNG at /dev/rust-sample",
+    license: "GPL",
+}
+
+/// Reads up to this size use a buffer on the stack; larger ones one page on the heap.
+///
+/// 64 bytes is one ChaCha block, what urandom generates per step.
+const SMALL_READ: usize = 64;
+
+#[pin_data]
+struct RustSampleModule {
+    #[pin]
+    _dev: Registration,
+}
+
+impl kernel::InPlaceModule for RustSampleModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let opts = MiscDeviceOptions {
+            name: c_str!("rust-sample"),
+        };
+        try_pin_init!(Self {
+            _dev <- register(opts, module),
+        })
+    }
+}
+
+struct RustSample;
+
+#[vtable]
+impl MiscDevice for RustSample {
+    type Ptr = ();
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
+        pr_debug!("opened\n");
+        Ok(())
+    }
+
+    fn read_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        let len = iov.len();
+        if len == 0 {
+            return Ok(0);
+        }
+        let copied = if len <= SMALL_READ {
+            let mut block = [0u8; SMALL_READ];
+            read_random(iov, &mut block[..len])
+        } else {
+            let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+            read_random(iov, &mut page)
+        };
+        if copied == 0 {
+            Err(EFAULT)
+        } else {
+            Ok(copied)
+        }
+    }
+
+    fn write_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        if iov.is_empty() {
+            return Ok(0);
+        }
+        let mut block = [0u8; SMALL_READ];
+        let mut mixed = 0;
+        loop {
+            let copied = iov.copy_from_iter(&mut block);
+            mix_into_pool(&block[..copied]);
+            mixed += copied;
+            if iov.is_empty() || copied != block.len() {
+                break;
+            }
+            if mixed % PAGE_SIZE == 0 && !may_continue() {
+                break;
+            }
+        }
+        wipe(&mut block);
+        if mixed == 0 {
+            Err(EFAULT)
+        } else {
+            Ok(mixed)
+        }
+    }
+}
+
+/// Fills `iov` with random bytes, generated `buf.len()` at a time, and returns how many were
+/// copied. Stops early on a fault or, at a page boundary, on a pending signal. Wipes `buf`.
+fn read_random(iov: &mut IovIterDest<'_>, buf: &mut [u8]) -> usize {
+    let mut copied = 0;
+    loop {
+        let chunk = &mut buf[..min(iov.len(), buf.len())];
+        fill_random(chunk);
+        let n = iov.copy_to_iter(chunk);
+        copied += n;
+        if iov.is_empty() || n != chunk.len() {
+            break;
+        }
+        if copied % PAGE_SIZE == 0 && !may_continue() {
+            break;
+        }
+    }
+    wipe(buf);
+    copied
+}
+
+/// Called once per page of a long transfer: a reschedule point, and `false` when a signal is
+/// pending so the caller returns a short count instead of `EINTR`, as urandom does.
+fn may_continue() -> bool {
+    if kernel::current!().signal_pending() {
+        return false;
+    }
+    reschedule_point();
+    true
+}
+
+/// `cond_resched()` is a macro over inline functions; `__cond_resched()` is the exported function
+/// behind it, present unless the kernel is fully preemptible (where no reschedule point is needed).
+fn reschedule_point() {
+    #[cfg(any(not(CONFIG_PREEMPTION), CONFIG_PREEMPT_DYNAMIC))]
+    // SAFETY: Called from process context with no locks held (read/write paths), where sleeping
+    // is allowed.
+    unsafe {
+        bindings::__cond_resched()
+    };
+}
+
+/// Fills `buf` from the kernel's CRNG.
+fn fill_random(buf: &mut [u8]) {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `get_random_bytes` may be called
+    // from any context and writes exactly that many bytes.
+    unsafe { bindings::get_random_bytes(buf.as_mut_ptr().cast(), buf.len()) };
+}
+
+/// Mixes `buf` into the entropy pool without crediting entropy, as writes to urandom do.
+fn mix_into_pool(buf: &[u8]) {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes; `add_device_randomness` only reads
+    // them and may be called from any context.
+    unsafe { bindings::add_device_randomness(buf.as_ptr().cast(), buf.len()) };
+}
+
+/// Zeroes `buf` in a way the compiler cannot elide, so random bytes do not outlive the call
+/// (the `memzero_explicit()` of `drivers/char/random.c`).
+fn wipe(buf: &mut [u8]) {
+    for byte in buf.iter_mut() {
+        // SAFETY: `byte` is a valid, aligned, exclusive reference.
+        unsafe { core::ptr::write_volatile(byte, 0) };
+    }
+}
+
+/// The misc-device registration, with file operations whose `owner` is this module.
+///
+/// With `owner` set, the VFS holds a module reference from `open()` to the last `close()`, so
+/// `rmmod` is refused while `/dev/rust-sample` is open. Linux 7.3 and later set it themselves.
+#[cfg(not(rust_sample_owned_fops))]
+type Registration = MiscDeviceRegistration<RustSample>;
+
+#[cfg(not(rust_sample_owned_fops))]
+fn register(opts: MiscDeviceOptions, _module: &'static ThisModule) -> impl PinInit<Registration, Error> {
+    MiscDeviceRegistration::register(opts)
+}
+
+/// Before Linux 7.3 the abstraction registers file operations with a NULL `owner`: `rmmod` then
+/// succeeds while a file is open and its `close()` runs freed code. So this registration copies
+/// the abstraction's file operations, sets `owner`, and registers the device itself.
+#[cfg(rust_sample_owned_fops)]
+#[pin_data(PinnedDrop)]
+struct Registration {
+    #[pin]
+    fops: kernel::types::Opaque<bindings::file_operations>,
+    // Must stay layout-compatible with `MiscDeviceRegistration<RustSample>`, which is
+    // `repr(transparent)` over this field: the abstraction's `open()` casts to it.
+    #[pin]
+    misc: kernel::types::Opaque<bindings::miscdevice>,
+}
+
+#[cfg(rust_sample_owned_fops)]
+fn register(opts: MiscDeviceOptions, module: &'static ThisModule) -> impl PinInit<Registration, Error> {
+    use kernel::types::Opaque;
+
+    try_pin_init!(&this in Registration {
+        fops <- Opaque::ffi_init(move |slot: *mut bindings::file_operations| {
+            let raw = opts.into_raw::<RustSample>();
+            // SAFETY: `raw.fops` points to the abstraction's `'static` file operations; `slot`
+            // is valid for writes.
+            unsafe {
+                slot.write(bindings::file_operations {
+                    owner: module.as_ptr(),
+                    ..*raw.fops
+                })
+            };
+        }),
+        misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+            let mut raw = opts.into_raw::<RustSample>();
+            // SAFETY: `this` points to the `Registration` being initialised; `fops` was
+            // initialised above and is pinned with it, so it outlives the registration.
+            raw.fops = unsafe { (*this.as_ptr()).fops.get() };
+            // SAFETY: `slot` is valid for writes.
+            unsafe { slot.write(raw) };
+            // SAFETY: `slot` holds a valid `miscdevice` that stays pinned until `drop` below
+            // deregisters it.
+            kernel::error::to_result(unsafe { bindings::misc_register(slot) })
+        }),
+    })
+}
+
+#[cfg(rust_sample_owned_fops)]
+#[pinned_drop]
+impl PinnedDrop for Registration {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `misc` was registered by `register`, the only way to build a `Registration`.
+        unsafe { bindings::misc_deregister(self.misc.get()) };
+    }
+}

@@ -1,0 +1,63 @@
+################################################################################
+#
+# rustsample
+#
+################################################################################
+
+# The module is not built here: the rustsample Linux extension
+# (linux/linux-ext-rustsample.mk) copies these sources into the kernel
+# tree as drivers/rust_sample, so that CONFIG_RUST_SAMPLE is a real
+# kernel symbol and the kernel builds and installs rust_sample.ko
+# itself, with the same Rust toolchain as its own Rust code. Building
+# it once more out-of-tree with the kernel-module infrastructure would
+# install a second rust_sample.ko (in updates/), and would make this
+# package depend on linux, while the kernel needs these sources before
+# it is even configured.
+RUSTSAMPLE_SITE = $(BR2_EXTERNAL_RUSTSAMPLE_PATH)/module
+RUSTSAMPLE_SITE_METHOD = local
+RUSTSAMPLE_LICENSE = GPL-2.0
+RUSTSAMPLE_LICENSE_FILES = rust_sample.rs
+
+# The init script loads the module and the device is world-readable:
+# it must be a loadable module, whatever the kernel configuration says.
+define RUSTSAMPLE_LINUX_CONFIG_FIXUPS
+	$(call KCONFIG_ENABLE_OPT,CONFIG_RUST)
+	$(call KCONFIG_SET_OPT,CONFIG_RUST_SAMPLE,m)
+endef
+
+define RUSTSAMPLE_INSTALL_INIT_SYSV
+	$(INSTALL) -D -m 0755 $(RUSTSAMPLE_PKGDIR)/S50rustsample \
+		$(TARGET_DIR)/etc/init.d/S50rustsample
+endef
+
+define RUSTSAMPLE_INSTALL_INIT_SYSTEMD
+	mkdir -p $(TARGET_DIR)/usr/lib/modules-load.d
+	echo rust_sample > $(TARGET_DIR)/usr/lib/modules-load.d/rust-sample.conf
+endef
+
+ifeq ($(BR2_PACKAGE_HAS_UDEV),y)
+define RUSTSAMPLE_INSTALL_UDEV_RULES
+	$(INSTALL) -D -m 0644 $(RUSTSAMPLE_PKGDIR)/50-rust-sample.rules \
+		$(TARGET_DIR)/lib/udev/rules.d/50-rust-sample.rules
+endef
+endif
+
+define RUSTSAMPLE_INSTALL_TARGET_CMDS
+	$(RUSTSAMPLE_INSTALL_UDEV_RULES)
+endef
+
+# busybox installs its own /etc/mdev.conf, and nothing orders it
+# before this package: add our line once everything is installed.
+# Finalize hooks run on each build, so only add it when missing.
+ifeq ($(BR2_ROOTFS_DEVICE_CREATION_DYNAMIC_MDEV),y)
+define RUSTSAMPLE_MDEV_CONF
+	if ! grep -qs '^rust-sample[[:space:]]' $(TARGET_DIR)/etc/mdev.conf; then \
+		mkdir -p $(TARGET_DIR)/etc; \
+		cat $(RUSTSAMPLE_PKGDIR)/mdev-rust-sample.conf \
+			>> $(TARGET_DIR)/etc/mdev.conf; \
+	fi
+endef
+RUSTSAMPLE_TARGET_FINALIZE_HOOKS += RUSTSAMPLE_MDEV_CONF
+endif
+
+$(eval $(generic-package))

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * devcheck: in-guest checks and benchmark for /dev/rust-sample.
+ *
+ *   devcheck sizes DEV       read sizes 0..1 MiB each return exactly what was asked
+ *   devcheck fault DEV       partial count into a half-unmapped buffer, EFAULT when unmapped
+ *   devcheck signal DEV      a huge read interrupted by a signal returns a short count, promptly
+ *   devcheck threads DEV     concurrent readers all get full, distinct reads
+ *   devcheck write DEV       writes are accepted like urandom's
+ *   devcheck stats DEV       FIPS 140-2 and NIST SP 800-22 checks on >= 1 MiB
+ *   devcheck bench DEV REF   throughput of DEV against REF, side by side, as ratios
+ *
+ * Exit status 0 when every check passed; each failure is printed as "FAIL: ...".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			printf("FAIL: " __VA_ARGS__);                          \
+			printf("\n");                                          \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+static int open_dev(const char *path, int flags)
+{
+	int fd = open(path, flags);
+
+	if (fd < 0) {
+		printf("FAIL: open %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* True when all n bytes are equal: random data of 16+ bytes never is. */
+static int constant(const unsigned char *p, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (p[i] != p[0])
+			return 0;
+	return 1;
+}
+
+static int check_sizes(const char *dev)
+{
+	static const size_t sizes[] = { 0, 1, 31, 32, 33, 4095, 4096, 4097, 1 << 20 };
+	int fd = open_dev(dev, O_RDONLY);
+	unsigned char *buf = malloc((1 << 20) + 1);
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		ssize_t got;
+
+		memset(buf, 0, n + 1);
+		got = read(fd, buf, n);
+		CHECK(got == (ssize_t)n, "read(%zu) returned %zd (%s)", n, got,
+		      got < 0 ? strerror(errno) : "short");
+		CHECK(buf[n] == 0, "read(%zu) wrote past the end", n);
+		if (n >= 16)
+			CHECK(!constant(buf, n), "read(%zu) returned constant bytes", n);
+		printf("size %zu: %zd\n", n, got);
+	}
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+static int check_fault(const char *dev)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open_dev(dev, O_RDONLY);
+	unsigned char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ssize_t got;
+
+	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
+	CHECK(munmap(map + page, page) == 0, "munmap: %s", strerror(errno));
+
+	/* Second page unmapped: the first page's bytes come back, no error. */
+	got = read(fd, map, 2 * page);
+	CHECK(got == page, "read into half-unmapped buffer returned %zd (%s), want %ld", got,
+	      got < 0 ? strerror(errno) : "count", page);
+	printf("half-unmapped: %zd of %ld\n", got, 2 * page);
+
+	/* Starting mid-page: whatever fits before the hole. */
+	got = read(fd, map + 100, 2 * page);
+	CHECK(got == page - 100, "read at offset 100 returned %zd, want %ld", got, page - 100);
+
+	/* Nothing mapped: EFAULT. */
+	errno = 0;
+	got = read(fd, map + page, page);
+	CHECK(got == -1 && errno == EFAULT, "read into unmapped buffer returned %zd errno %d", got,
+	      errno);
+	printf("unmapped: %zd (%s)\n", got, strerror(errno));
+
+	munmap(map, page);
+	close(fd);
+	return 0;
+}
+
+static volatile sig_atomic_t signalled;
+static double signal_time;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	signalled = 1;
+	signal_time = now();
+}
+
+static int check_signal(const char *dev)
+{
+	/* 1 GiB in one call, as 1024 iovecs over the same 1 MiB buffer. */
+	enum { SEGMENTS = 1024, SEGMENT = 1 << 20 };
+	const size_t want = (size_t)SEGMENTS * SEGMENT;
+	static struct iovec iov[SEGMENTS];
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	struct itimerval it = { .it_value = { .tv_usec = 200000 } };
+	int fd = open_dev(dev, O_RDONLY);
+	unsigned char *buf = malloc(SEGMENT);
+	double start, end;
+	ssize_t got;
+
+	for (int i = 0; i < SEGMENTS; i++)
+		iov[i] = (struct iovec){ .iov_base = buf, .iov_len = SEGMENT };
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	start = now();
+	got = readv(fd, iov, SEGMENTS);
+	end = now();
+
+	CHECK(signalled, "the 1 GiB read finished before the signal came (%.2f s)", end - start);
+	CHECK(got > 0 && (size_t)got < want, "interrupted read returned %zd (%s), want a short count",
+	      got, got < 0 ? strerror(errno) : "count");
+	if (signalled)
+		CHECK(end - signal_time < 0.5, "read returned %.3f s after the signal", end - signal_time);
+	printf("interrupted read: %zd bytes, returned %.3f s after the signal\n", got,
+	       signalled ? end - signal_time : -1.0);
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+#define THREADS 4
+#define THREAD_READ 65536
+
+struct reader {
+	const char *dev;
+	unsigned char buf[THREAD_READ];
+	int ok;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	int fd = open(r->dev, O_RDONLY);
+
+	r->ok = fd >= 0;
+	for (int i = 0; r->ok && i < 32; i++)
+		r->ok = read(fd, r->buf, THREAD_READ) == THREAD_READ;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int check_threads(const char *dev)
+{
+	static struct reader readers[THREADS];
+	pthread_t tid[THREADS];
+
+	for (int i = 0; i < THREADS; i++) {
+		readers[i].dev = dev;
+		pthread_create(&tid[i], NULL, reader_main, &readers[i]);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(tid[i], NULL);
+	for (int i = 0; i < THREADS; i++) {
+		CHECK(readers[i].ok, "reader %d got a short read or an error", i);
+		for (int j = 0; j < i; j++)
+			CHECK(memcmp(readers[i].buf, readers[j].buf, THREAD_READ),
+			      "readers %d and %d got the same bytes", i, j);
+	}
+	printf("%d concurrent readers x 32 x %d bytes\n", THREADS, THREAD_READ);
+	return 0;
+}
+
+static int check_write(const char *dev)
+{
+	static unsigned char buf[3 * 4096 + 5];
+	int fd = open_dev(dev, O_RDWR);
+	ssize_t got;
+
+	memset(buf, 0x5a, sizeof(buf));
+	got = write(fd, buf, sizeof(buf));
+	CHECK(got == (ssize_t)sizeof(buf), "write(%zu) returned %zd (%s)", sizeof(buf), got,
+	      got < 0 ? strerror(errno) : "short");
+	CHECK(write(fd, buf, 0) == 0, "write(0) did not return 0");
+	printf("write: %zd\n", got);
+	close(fd);
+	return 0;
+}
+
+/* ---- Statistical checks -------------------------------------------------- */
+
+static int bit(const unsigned char *p, size_t i)
+{
+	return (p[i / 8] >> (7 - i % 8)) & 1;
+}
+
+/* FIPS 140-2 (section 4.9.1, as first published) on one 20,000-bit sample. */
+static int fips_140_2(const unsigned char *p, char *why, size_t whylen)
+{
+	size_t ones = 0, poker[16] = { 0 }, runs[2][7] = { { 0 } };
+	size_t run = 0, longest = 0;
+	double x = 0;
+
+	for (size_t i = 0; i < 20000; i++)
+		ones += bit(p, i);
+	for (size_t i = 0; i < 2500; i++) {
+		poker[p[i] >> 4]++;
+		poker[p[i] & 15]++;
+	}
+	for (int i = 0; i < 16; i++)
+		x += (double)poker[i] * poker[i];
+	x = 16.0 / 5000 * x - 5000;
+	for (size_t i = 0; i < 20000; i++) {
+		run++;
+		if (i == 19999 || bit(p, i + 1) != bit(p, i)) {
+			runs[bit(p, i)][run > 6 ? 6 : run]++;
+			if (run > longest)
+				longest = run;
+			run = 0;
+		}
+	}
+	if (ones <= 9725 || ones >= 10275)
+		return snprintf(why, whylen, "monobit %zu", ones), 0;
+	if (x <= 2.16 || x >= 46.17)
+		return snprintf(why, whylen, "poker %.2f", x), 0;
+	static const size_t lo[7] = { 0, 2343, 1135, 542, 251, 111, 111 };
+	static const size_t hi[7] = { 0, 2657, 1365, 708, 373, 201, 201 };
+	for (int b = 0; b < 2; b++)
+		for (int len = 1; len <= 6; len++)
+			if (runs[b][len] < lo[len] || runs[b][len] > hi[len])
+				return snprintf(why, whylen, "runs of %d %d-bits: %zu", len, b,
+						runs[b][len]), 0;
+	if (longest >= 26)
+		return snprintf(why, whylen, "long run %zu", longest), 0;
+	return 1;
+}
+
+/*
+ * NIST SP 800-22 rev1a frequency (2.1) and runs (2.3) tests, and a chi-square
+ * test over byte values (255 degrees of freedom), each at alpha = 0.001.
+ */
+#define ALPHA 0.001
+#define CHI2_255_CRITICAL 330.52 /* chi-square(255) upper 0.1% point */
+
+static int sp800_22(const unsigned char *p, size_t nbytes, char *why, size_t whylen)
+{
+	size_t n = nbytes * 8, ones = 0, v = 1, counts[256] = { 0 };
+	double pi, pval, chi2 = 0, expect = nbytes / 256.0;
+
+	for (size_t i = 0; i < n; i++)
+		ones += bit(p, i);
+	pval = erfc(fabs(2.0 * ones - n) / sqrt(n) / sqrt(2));
+	if (pval < ALPHA)
+		return snprintf(why, whylen, "SP 800-22 frequency p=%.5f", pval), 0;
+
+	pi = (double)ones / n;
+	for (size_t i = 0; i + 1 < n; i++)
+		v += bit(p, i) != bit(p, i + 1);
+	pval = erfc(fabs(v - 2.0 * n * pi * (1 - pi)) / (2 * sqrt(2.0 * n) * pi * (1 - pi)));
+	if (pval < ALPHA)
+		return snprintf(why, whylen, "SP 800-22 runs p=%.5f", pval), 0;
+
+	for (size_t i = 0; i < nbytes; i++)
+		counts[p[i]]++;
+	for (int i = 0; i < 256; i++)
+		chi2 += (counts[i] - expect) * (counts[i] - expect) / expect;
+	if (chi2 > CHI2_255_CRITICAL)
+		return snprintf(why, whylen, "byte chi-square %.1f", chi2), 0;
+	printf("stats: ones=%.5f runs=%zu chi2=%.1f\n", pi, v, chi2);
+	return 1;
+}
+
+static int check_stats(const char *dev)
+{
+	const size_t n = 1 << 20;
+	unsigned char *buf = malloc(n);
+	int fd = open_dev(dev, O_RDONLY);
+	char why[128];
+
+	/*
+	 * A good generator fails a test at alpha = 0.001 once in a thousand
+	 * samples; a broken one fails every sample. So a failure is confirmed
+	 * on a second, fresh sample before it counts.
+	 */
+	for (int attempt = 1;; attempt++) {
+		int ok;
+
+		CHECK(read(fd, buf, n) == (ssize_t)n, "short read of the 1 MiB sample");
+		ok = fips_140_2(buf, why, sizeof(why)) && sp800_22(buf, n, why, sizeof(why));
+		if (ok) {
+			printf("statistical checks passed on sample %d\n", attempt);
+			break;
+		}
+		printf("sample %d failed: %s\n", attempt, why);
+		if (attempt == 2) {
+			CHECK(0, "statistical checks failed twice: %s", why);
+			break;
+		}
+	}
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+/* ---- Benchmark ----------------------------------------------------------- */
+
+/* Bytes per second reading `total` bytes in `size`-byte reads. */
+static double throughput(int fd, unsigned char *buf, size_t size, size_t total)
+{
+	double start = now();
+
+	for (size_t done = 0; done < total; done += size)
+		if (read(fd, buf, size) != (ssize_t)size) {
+			printf("FAIL: short read during benchmark\n");
+			exit(1);
+		}
+	return total / (now() - start);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int bench(const char *dev, const char *ref)
+{
+	static const struct {
+		size_t size, total;
+	} cases[] = { { 16, 256 << 10 }, { 4096, 8 << 20 }, { 1 << 20, 16 << 20 } };
+	enum { REPS = 7 };
+	unsigned char *buf = malloc(1 << 20);
+	int fd = open_dev(dev, O_RDONLY), rfd = open_dev(ref, O_RDONLY);
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		double a[REPS], b[REPS], ratio[REPS];
+
+		/* Warm up both, then alternate so drift hits both alike. */
+		throughput(fd, buf, cases[c].size, cases[c].size);
+		throughput(rfd, buf, cases[c].size, cases[c].size);
+		for (int r = 0; r < REPS; r++) {
+			a[r] = throughput(fd, buf, cases[c].size, cases[c].total);
+			b[r] = throughput(rfd, buf, cases[c].size, cases[c].total);
+			ratio[r] = a[r] / b[r];
+		}
+		qsort(a, REPS, sizeof(double), cmp_double);
+		qsort(b, REPS, sizeof(double), cmp_double);
+		qsort(ratio, REPS, sizeof(double), cmp_double);
+		printf("BENCH read=%zu reps=%d %s=%.2fMB/s %s=%.2fMB/s ratio=%.3f (min %.3f max %.3f)\n",
+		       cases[c].size, REPS, dev, a[REPS / 2] / 1e6, ref, b[REPS / 2] / 1e6,
+		       ratio[REPS / 2], ratio[0], ratio[REPS - 1]);
+	}
+	free(buf);
+	close(fd);
+	close(rfd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	const char *dev = argc > 2 ? argv[2] : "/dev/rust-sample";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "sizes"))
+		check_sizes(dev);
+	else if (!strcmp(cmd, "fault"))
+		check_fault(dev);
+	else if (!strcmp(cmd, "signal"))
+		check_signal(dev);
+	else if (!strcmp(cmd, "threads"))
+		check_threads(dev);
+	else if (!strcmp(cmd, "write"))
+		check_write(dev);
+	else if (!strcmp(cmd, "stats"))
+		check_stats(dev);
+	else if (!strcmp(cmd, "bench") && argc > 3)
+		bench(dev, argv[3]);
+	else {
+		fprintf(stderr, "usage: devcheck sizes|fault|signal|threads|write|stats DEV\n"
+				"       devcheck bench DEV REF\n");
+		return 2;
+	}
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,141 @@
+#!/bin/sh
+#
+# In-guest tests of rust_sample and its init script. Prints one "ok - NAME" or
+# "not ok - NAME" line per test, then "guest: N passed, N failed".
+# With --bench, also prints the throughput of /dev/rust-sample against
+# /dev/urandom (not a test).
+
+DEV=/dev/rust-sample
+INIT=/etc/init.d/S50rustsample
+OUT_OF_TREE=/usr/lib/rustsample/out-of-tree/rust_sample.ko
+passed=0
+failed=0
+
+run() {
+	name=$1
+	shift
+	if out=$("$@" 2>&1); then
+		echo "ok - $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $name"
+		echo "$out" | sed 's/^/#   /'
+		failed=$((failed + 1))
+	fi
+}
+
+loaded() {
+	grep -q '^rust_sample ' /proc/modules
+}
+
+# Reads $1 bytes and prints them as hex.
+sample() {
+	head -c "$1" "$DEV" | od -An -tx1 | tr -d ' \n'
+}
+
+loaded_by_init_script() {
+	loaded || { echo "rust_sample is not in /proc/modules"; return 1; }
+}
+
+device_node_is_read_only() {
+	# mdev applies the permission rule on the hotplug event.
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		ls -l "$DEV" 2>/dev/null | grep -q '^cr--r--r--' && return 0
+		sleep 0.5
+	done
+	ls -l "$DEV"
+	return 1
+}
+
+reads_random_bytes() {
+	a=$(sample 32)
+	b=$(sample 32)
+	echo "$a"
+	[ "${#a}" -eq 64 ] || { echo "short read"; return 1; }
+	[ "$a" != "$b" ] || { echo "two reads returned the same bytes"; return 1; }
+	[ -n "$(echo "$a" | sed 's/^\(..\)\(\1\)*$//')" ] || { echo "constant bytes"; return 1; }
+}
+
+rmmod_refused_while_open() {
+	exec 3< "$DEV"
+	if rmmod rust_sample 2>/dev/null; then
+		exec 3<&-
+		echo "rmmod succeeded while /dev/rust-sample was open"
+		return 1
+	fi
+	loaded || { echo "module gone while open"; return 1; }
+	n=$(head -c 32 <&3 | wc -c)
+	exec 3<&-
+	[ "$n" -eq 32 ] || { echo "the open file read $n bytes after rmmod"; return 1; }
+	rmmod rust_sample || { echo "rmmod failed after close"; return 1; }
+	modprobe rust_sample
+}
+
+load_unload_cycles() {
+	i=0
+	while [ "$i" -lt 20 ]; do
+		rmmod rust_sample || return 1
+		modprobe rust_sample || return 1
+		[ "$(head -c 16 "$DEV" | wc -c)" -eq 16 ] || { echo "cycle $i: short read"; return 1; }
+		i=$((i + 1))
+	done
+	echo "20 cycles"
+}
+
+init_script_actions() {
+	"$INIT" stop || return 1
+	! loaded || { echo "still loaded after stop"; return 1; }
+	"$INIT" stop || { echo "stop when not loaded failed"; return 1; }
+	"$INIT" start || return 1
+	loaded || { echo "not loaded after start"; return 1; }
+	"$INIT" restart || return 1
+	"$INIT" reload || return 1
+	loaded || { echo "not loaded after reload"; return 1; }
+	if "$INIT" bogus >/dev/null; then
+		echo "an unknown action succeeded"
+		return 1
+	fi
+}
+
+init_script_reports_failure() {
+	"$INIT" stop >/dev/null || return 1
+	mv "/lib/modules/$(uname -r)" /lib/modules/hidden
+	out=$("$INIT" start)
+	status=$?
+	mv /lib/modules/hidden "/lib/modules/$(uname -r)"
+	echo "$out (exit $status)"
+	"$INIT" start >/dev/null || return 1
+	[ "$status" -ne 0 ] && echo "$out" | grep -q FAIL
+}
+
+out_of_tree_module() {
+	"$INIT" stop >/dev/null || return 1
+	insmod "$OUT_OF_TREE" || { "$INIT" start; return 1; }
+	n=$(head -c 64 "$DEV" | wc -c)
+	rmmod rust_sample
+	"$INIT" start >/dev/null || return 1
+	[ "$n" -eq 64 ] || { echo "read $n bytes from the out-of-tree module"; return 1; }
+}
+
+dmesg_clean() {
+	! dmesg | grep -E 'WARNING:|BUG:|Oops|Call trace|Unable to handle'
+}
+
+run "init script loaded the module" loaded_by_init_script
+run "/dev/rust-sample is a 0444 character device" device_node_is_read_only
+run "reads return random bytes" reads_random_bytes
+for check in sizes fault signal threads write stats; do
+	run "devcheck $check" devcheck "$check" "$DEV"
+done
+run "rmmod is refused while the device is open" rmmod_refused_while_open
+run "20 load/unload cycles" load_unload_cycles
+run "init script start/stop/restart/reload" init_script_actions
+run "init script reports a failed load" init_script_reports_failure
+run "out-of-tree build loads and reads" out_of_tree_module
+run "dmesg has no WARNING, BUG or Oops" dmesg_clean
+
+if [ "$1" = "--bench" ]; then
+	devcheck bench "$DEV" /dev/urandom
+fi
+echo "guest: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

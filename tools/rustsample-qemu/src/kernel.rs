@@ -1,0 +1,402 @@
+//! Kernel builds: the module put in-tree as `drivers/rust_sample`, a configuration made from the
+//! board fragments on top of `allnoconfig`, and a cached build directory per source version,
+//! architecture, fragments and toolchain.
+
+use crate::deps::{cargo_bin, LLVM_BIN, RUSTC, RUST_LIB_SRC};
+use crate::step::{fail, fnv1a, output, run_logged, Result, Step};
+use crate::Arch;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The module files that go into the kernel tree (everything Kbuild needs).
+const MODULE_FILES: &[&str] = &["Kconfig", "Kbuild", "rust_sample.rs"];
+
+/// Which Rust toolchain builds the kernel.
+#[derive(Clone)]
+pub struct Toolchain {
+    pub rustc: PathBuf,
+    pub lib_src: PathBuf,
+    /// Extra directory first on PATH (rustup's toolchain, for clippy-driver and rustfmt).
+    pub path_prefix: Option<PathBuf>,
+}
+
+impl Toolchain {
+    /// Debian's rustc-web with its own rust-web-src.
+    pub fn debian() -> Toolchain {
+        Toolchain {
+            rustc: RUSTC.into(),
+            lib_src: RUST_LIB_SRC.into(),
+            path_prefix: None,
+        }
+    }
+
+    fn version(&self) -> Result<String> {
+        output(Command::new(&self.rustc).arg("--version")).map(|s| s.trim().to_string())
+    }
+}
+
+pub struct Kernel {
+    pub arch: Arch,
+    pub src: PathBuf,
+    pub out: PathBuf,
+    pub series: String,
+    toolchain: Toolchain,
+    fragment: String,
+}
+
+/// Parses `CONFIG_X=v` and `# CONFIG_X is not set` lines.
+pub fn parse_config(text: &str) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("# ") {
+            if let Some(sym) = rest.strip_suffix(" is not set") {
+                map.insert(sym.to_string(), "n".to_string());
+            }
+        } else if let Some((k, v)) = line.split_once('=') {
+            if k.starts_with("CONFIG_") {
+                map.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    map
+}
+
+/// What the final `.config` must keep of the fragments: every requested value, and above all
+/// `CONFIG_RUST=y` and `CONFIG_RUST_SAMPLE`, which `olddefconfig` drops without a word when
+/// rustc, bindgen or the Rust library source are missing or unusable.
+pub fn check_config(fragment: &str, config: &str) -> std::result::Result<(), String> {
+    let want = parse_config(fragment);
+    let have = parse_config(config);
+    let get = |k: &str| have.get(k).map(String::as_str).unwrap_or("n");
+    if get("CONFIG_RUST") != "y" {
+        return Err(
+            "the kernel .config lost CONFIG_RUST=y: Rust support is unavailable to this kernel \
+                    (see `make rustavailable`), so the image would have no rust_sample module"
+                .into(),
+        );
+    }
+    if !matches!(get("CONFIG_RUST_SAMPLE"), "m" | "y") {
+        return Err("the kernel .config has no CONFIG_RUST_SAMPLE: drivers/rust_sample is not in the tree or its Kconfig was not sourced".into());
+    }
+    let lost: Vec<String> = want
+        .iter()
+        .filter(|(k, v)| get(k) != v.as_str())
+        .map(|(k, v)| format!("{k}={v} (got {})", get(k)))
+        .collect();
+    if !lost.is_empty() {
+        return Err(format!(
+            "the kernel .config does not keep these fragment values: {}",
+            lost.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Copies the module into `drivers/rust_sample` and hooks it into `drivers/Kconfig` and
+/// `drivers/Makefile`, the same two lines the Buildroot linux extension adds. Files are only
+/// rewritten when their content changed, so make rebuilds nothing else.
+pub fn install_in_tree(repo: &Path, src: &Path) -> Result<()> {
+    let dir = src.join("drivers/rust_sample");
+    fs::create_dir_all(&dir)?;
+    for f in MODULE_FILES {
+        let new = fs::read(repo.join("module").join(f))?;
+        if fs::read(dir.join(f)).ok().as_deref() != Some(&new[..]) {
+            fs::write(dir.join(f), new)?;
+        }
+    }
+    let kconfig = src.join("drivers/Kconfig");
+    let text = fs::read_to_string(&kconfig)?;
+    if !text.contains("drivers/rust_sample/Kconfig") {
+        let Some(end) = text.rfind("endmenu") else {
+            return fail(format!("{} has no endmenu", kconfig.display()));
+        };
+        fs::write(
+            &kconfig,
+            format!(
+                "{}source \"drivers/rust_sample/Kconfig\"\n\n{}",
+                &text[..end],
+                &text[end..]
+            ),
+        )?;
+    }
+    let makefile = src.join("drivers/Makefile");
+    let text = fs::read_to_string(&makefile)?;
+    if !text.contains("rust_sample/") {
+        fs::write(
+            &makefile,
+            format!("{text}obj-$(CONFIG_RUST_SAMPLE)\t\t+= rust_sample/\n"),
+        )?;
+    }
+    Ok(())
+}
+
+impl Kernel {
+    /// `repo` is the project checkout (fragments come from `board/`), `name` tells builds with
+    /// different purposes apart (`image`, `lint`).
+    pub fn new(
+        repo: &Path,
+        cache: &Path,
+        src: PathBuf,
+        series: &str,
+        arch: Arch,
+        toolchain: Toolchain,
+        name: &str,
+    ) -> Result<Kernel> {
+        let mut fragment = String::new();
+        for f in ["board/common/linux-rustsample.fragment", arch.fragment()] {
+            fragment += &fs::read_to_string(repo.join(f))
+                .map_err(|e| crate::step::Error(format!("{f}: {e}")))?;
+        }
+        let key = format!("{fragment}{}", toolchain.version()?);
+        let out = cache.join("build").join(format!(
+            "{name}-{}-{series}-{:08x}",
+            arch.name(),
+            fnv1a(key.as_bytes()) as u32
+        ));
+        Ok(Kernel {
+            arch,
+            src,
+            out,
+            series: series.to_string(),
+            toolchain,
+            fragment,
+        })
+    }
+
+    fn make(&self) -> Command {
+        let mut path = format!("{LLVM_BIN}:{}", std::env::var("PATH").unwrap_or_default());
+        if let Some(p) = &self.toolchain.path_prefix {
+            path = format!("{}:{path}", p.display());
+        }
+        let mut cmd = Command::new("make");
+        cmd.arg("-C")
+            .arg(&self.src)
+            .arg(format!("O={}", self.out.display()))
+            .arg(format!("ARCH={}", self.arch.kernel_arch()))
+            .arg("LLVM=1")
+            .arg(format!("RUSTC={}", self.toolchain.rustc.display()))
+            .arg(format!("HOSTRUSTC={}", self.toolchain.rustc.display()))
+            .arg(format!("BINDGEN={}", cargo_bin("bindgen").display()))
+            .arg(format!("RUST_LIB_SRC={}", self.toolchain.lib_src.display()))
+            .env("PATH", path);
+        cmd
+    }
+
+    fn log(&self, what: &str) -> PathBuf {
+        self.out.join(format!("rustsample-{what}.log"))
+    }
+
+    /// Configures the tree (once per cache key) and checks the result.
+    pub fn configure(&self) -> Result<()> {
+        fs::create_dir_all(&self.out)?;
+        let config = self.out.join(".config");
+        if !config.exists() {
+            let step = Step::new(format!(
+                "Configuring Linux {} for {} (allnoconfig + board fragments)",
+                self.series,
+                self.arch.name()
+            ));
+            let frag = self.out.join("rustsample.fragment");
+            fs::write(&frag, &self.fragment)?;
+            let mut cmd = self.make();
+            cmd.arg(format!("KCONFIG_ALLCONFIG={}", frag.display()))
+                .arg("allnoconfig");
+            if let Err(e) = run_logged(&mut cmd, &self.log("config"), "kernel configuration", None)
+            {
+                let _ = fs::remove_file(&config);
+                return Err(e);
+            }
+            step.done();
+        }
+        self.verify_config()
+    }
+
+    /// Fails loudly when the configuration lost Rust or the module.
+    pub fn verify_config(&self) -> Result<()> {
+        let config = fs::read_to_string(self.out.join(".config"))?;
+        if let Err(why) = check_config(&self.fragment, &config) {
+            let mut cmd = self.make();
+            cmd.arg("rustavailable");
+            let detail = match output(&mut cmd) {
+                Ok(_) => "make rustavailable: Rust is available".to_string(),
+                Err(e) => e.0,
+            };
+            return fail(format!(
+                "{why}\n  config: {}\n  {detail}",
+                self.out.join(".config").display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the kernel image and modules with progress; make's output goes to a log.
+    pub fn build(&self, targets: &[&str]) -> Result<()> {
+        let step = Step::new(format!(
+            "Building Linux {} for {} ({})",
+            self.series,
+            self.arch.name(),
+            targets.join(" ")
+        ));
+        let counter = self.out.join("rustsample-build.lines");
+        let expected = fs::read_to_string(&counter)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        let mut cmd = self.make();
+        cmd.arg(format!(
+            "-j{}",
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        ));
+        cmd.args(targets);
+        let log = self.log("build");
+        let _ = fs::remove_file(&log);
+        let lines = run_logged(&mut cmd, &log, "kernel build", expected)?;
+        if expected.is_none_or(|e| lines > e / 2) {
+            fs::write(&counter, lines.to_string())?;
+        }
+        self.verify_config()?;
+        step.done();
+        Ok(())
+    }
+
+    /// Warnings from rustc or clippy in the last build log.
+    pub fn rust_warnings(&self, log_name: &str) -> Vec<String> {
+        let text = fs::read_to_string(self.log(log_name)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("warning:") || l.starts_with("error"))
+            .map(|(i, l)| format!("{l} {}", lines.get(i + 1).unwrap_or(&"").trim()))
+            .collect()
+    }
+
+    pub fn image(&self) -> PathBuf {
+        self.out.join(self.arch.image_path())
+    }
+
+    pub fn release(&self) -> Result<String> {
+        let mut cmd = self.make();
+        cmd.arg("-s").arg("kernelrelease");
+        output(&mut cmd).map(|s| s.trim().to_string())
+    }
+
+    /// `make modules_install` into a staging root (runs depmod).
+    pub fn modules_install(&self, root: &Path) -> Result<()> {
+        let mut cmd = self.make();
+        cmd.arg(format!("INSTALL_MOD_PATH={}", root.display()))
+            .arg("modules_install");
+        run_logged(
+            &mut cmd,
+            &self.log("modules-install"),
+            "modules_install",
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// Builds `module/` out of tree (`make M=`), the way Yocto's module-rust and a
+    /// user's `make KDIR=` do, from a fresh copy so the repository stays clean. Returns the
+    /// `.ko`. `extra` adds make arguments (`CLIPPY=1`).
+    pub fn build_external(&self, repo: &Path, name: &str, extra: &[&str]) -> Result<PathBuf> {
+        let dir = self.out.join(format!("rustsample-{name}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir)?;
+        for f in MODULE_FILES.iter().chain(["Makefile"].iter()) {
+            fs::copy(repo.join("module").join(f), dir.join(f))?;
+        }
+        let mut cmd = self.make();
+        cmd.arg(format!("M={}", dir.display()))
+            .args(extra)
+            .arg("modules");
+        let log = self.log(name);
+        let _ = fs::remove_file(&log);
+        run_logged(
+            &mut cmd,
+            &log,
+            &format!("out-of-tree module build ({name})"),
+            None,
+        )?;
+        Ok(dir.join("rust_sample.ko"))
+    }
+
+    /// `make prepare` only: enough for out-of-tree builds and lints.
+    pub fn prepare(&self) -> Result<()> {
+        let step = Step::new(format!(
+            "Preparing Linux {} for {} (modules_prepare)",
+            self.series,
+            self.arch.name()
+        ));
+        let mut cmd = self.make();
+        cmd.arg(format!(
+            "-j{}",
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        ));
+        cmd.arg("modules_prepare");
+        run_logged(&mut cmd, &self.log("prepare"), "modules_prepare", None)?;
+        step.done();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRAGMENT: &str = "CONFIG_RUST=y\nCONFIG_RUST_SAMPLE=m\nCONFIG_FPU=y\n";
+
+    #[test]
+    fn accepts_a_config_that_keeps_the_fragment() {
+        let config = "CONFIG_RUST=y\nCONFIG_RUST_SAMPLE=m\nCONFIG_FPU=y\n# CONFIG_X is not set\n";
+        assert_eq!(check_config(FRAGMENT, config), Ok(()));
+    }
+
+    #[test]
+    fn names_a_lost_config_rust() {
+        let config = "# CONFIG_RUST is not set\nCONFIG_FPU=y\n";
+        let err = check_config(FRAGMENT, config).unwrap_err();
+        assert!(err.contains("lost CONFIG_RUST=y"), "{err}");
+    }
+
+    #[test]
+    fn names_a_missing_module_symbol() {
+        let err = check_config(FRAGMENT, "CONFIG_RUST=y\nCONFIG_FPU=y\n").unwrap_err();
+        assert!(err.contains("CONFIG_RUST_SAMPLE"), "{err}");
+    }
+
+    #[test]
+    fn lists_other_lost_values() {
+        let config = "CONFIG_RUST=y\nCONFIG_RUST_SAMPLE=m\n# CONFIG_FPU is not set\n";
+        let err = check_config(FRAGMENT, config).unwrap_err();
+        assert!(err.contains("CONFIG_FPU=y (got n)"), "{err}");
+    }
+
+    #[test]
+    fn in_tree_install_is_idempotent() {
+        let tmp = std::env::temp_dir().join(format!("rustsample-intree-{}", std::process::id()));
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let src = tmp.join("linux");
+        fs::create_dir_all(src.join("drivers")).unwrap();
+        fs::write(
+            src.join("drivers/Kconfig"),
+            "menu \"Device Drivers\"\nsource \"drivers/x/Kconfig\"\nendmenu\n",
+        )
+        .unwrap();
+        fs::write(src.join("drivers/Makefile"), "obj-y += x/\n").unwrap();
+        install_in_tree(&repo, &src).unwrap();
+        install_in_tree(&repo, &src).unwrap();
+        let kconfig = fs::read_to_string(src.join("drivers/Kconfig")).unwrap();
+        let makefile = fs::read_to_string(src.join("drivers/Makefile")).unwrap();
+        assert_eq!(kconfig.matches("drivers/rust_sample/Kconfig").count(), 1);
+        assert!(kconfig.trim_end().ends_with("endmenu"));
+        assert_eq!(makefile.matches("rust_sample/").count(), 1);
+        assert!(src.join("drivers/rust_sample/rust_sample.rs").exists());
+        fs::remove_dir_all(tmp).unwrap();
+    }
+}

@@ -1,0 +1,152 @@
+//! rustsample-qemu: the offline build-and-boot loop for rustsample.
+//!
+//! Builds a minimal kernel from the board fragments with `module/` in-tree (as the Buildroot
+//! tree ships it) and out-of-tree (as Yocto builds it), a busybox guest with the project's
+//! init script, an initramfs and a U-Boot-bootable `sdcard.img`, and boots them in QEMU.
+
+mod deps;
+mod kernel;
+mod qemu;
+mod rootfs;
+mod step;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arch {
+    Arm64,
+    Riscv64,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "arm64",
+            Arch::Riscv64 => "riscv64",
+        }
+    }
+    pub fn kernel_arch(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "arm64",
+            Arch::Riscv64 => "riscv",
+        }
+    }
+    pub fn board_dir(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "board/qemu-aarch64-virt",
+            Arch::Riscv64 => "board/qemu-riscv64-virt",
+        }
+    }
+    pub fn fragment(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "board/qemu-aarch64-virt/linux.fragment",
+            Arch::Riscv64 => "board/qemu-riscv64-virt/linux.fragment",
+        }
+    }
+    pub fn image_path(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "arch/arm64/boot/Image",
+            Arch::Riscv64 => "arch/riscv/boot/Image",
+        }
+    }
+    pub fn gnu_triple(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "aarch64-linux-gnu",
+            Arch::Riscv64 => "riscv64-linux-gnu",
+        }
+    }
+    pub fn console(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "ttyAMA0",
+            Arch::Riscv64 => "ttyS0",
+        }
+    }
+    pub fn u_boot(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "qemu_arm64/u-boot.bin",
+            Arch::Riscv64 => "qemu-riscv64_smode/u-boot.bin",
+        }
+    }
+    fn parse(s: &str) -> Option<Arch> {
+        match s {
+            "arm64" | "aarch64" => Some(Arch::Arm64),
+            "riscv64" | "riscv" => Some(Arch::Riscv64),
+            _ => None,
+        }
+    }
+}
+
+/// Where downloads, kernel trees and builds are kept between runs (outside the repository).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("RUSTSAMPLE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/rustsample"))
+}
+
+fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository directory")
+}
+
+const USAGE: &str = "usage: rustsample-qemu COMMAND [OPTIONS]
+
+commands:
+  run    build the kernel, module, initramfs and sdcard.img, boot the disk image
+         through U-Boot in QEMU and show /dev/rust-sample working
+  test   the whole test suite: lints, then in-guest tests on every target
+  setup  only install what is missing
+
+options:
+  --arch arm64|riscv64   target of `run` (default arm64)
+  --kernel SERIES        kernel series for `run` (default 7.3)
+  --initramfs            `run`: boot with -kernel/-initrd instead of the disk image
+  --only NAME            `test`: run only the targets whose name contains NAME
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut arch = Arch::Arm64;
+    let mut series = "7.3".to_string();
+    let mut initramfs = false;
+    let mut only = None;
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--arch" => match it.next().and_then(|s| Arch::parse(s)) {
+                Some(a) => arch = a,
+                None => return usage_error("--arch takes arm64 or riscv64"),
+            },
+            "--kernel" => match it.next() {
+                Some(s) => series = s.clone(),
+                None => return usage_error("--kernel takes a series such as 7.3"),
+            },
+            "--initramfs" => initramfs = true,
+            "--only" => only = it.next().cloned(),
+            other => return usage_error(&format!("unknown option {other}")),
+        }
+    }
+    let repo = repo_dir();
+    let cache = cache_dir();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => suite::run_demo(&repo, &cache, arch, &series, initramfs),
+        Some("test") => suite::run_tests(&repo, &cache, only.as_deref()),
+        Some("setup") => deps::ensure_host(&mut deps::Apt::new(&cache)),
+        _ => return usage_error("a command is needed"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("error: {msg}\n\n{USAGE}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,318 @@
+//! Boots a guest in QEMU and drives it over its serial console, the way a person at the
+//! console would: wait for the boot to finish, type commands, read what they print.
+
+use crate::step::{fail, Result};
+use crate::Arch;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub const OPENSBI: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
+
+/// What the guest boots from.
+pub enum Media<'a> {
+    /// `-kernel` + `-initrd`, no bootloader.
+    Initramfs { kernel: &'a Path, initrd: &'a Path },
+    /// The disk image on virtio-blk, started by U-Boot (on riscv64 under OpenSBI).
+    Disk { image: &'a Path, u_boot: &'a Path },
+}
+
+/// The QEMU command line; also written into `start-qemu.sh` for people.
+pub fn command_line(arch: Arch, media: &Media) -> Vec<String> {
+    let mut a: Vec<String> = match arch {
+        Arch::Arm64 => vec!["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57"],
+        Arch::Riscv64 => vec!["qemu-system-riscv64", "-M", "virt", "-bios", OPENSBI],
+    }
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    a.extend(s(&[
+        "-smp",
+        "2",
+        "-m",
+        "1024",
+        "-nic",
+        "none",
+        "-device",
+        "virtio-rng-device",
+    ]));
+    match media {
+        Media::Initramfs { kernel, initrd } => {
+            a.extend(s(&[
+                "-kernel",
+                &kernel.to_string_lossy(),
+                "-initrd",
+                &initrd.to_string_lossy(),
+            ]));
+            a.extend(s(&[
+                "-append",
+                &format!("console={} panic=-1", arch.console()),
+            ]));
+        }
+        Media::Disk { image, u_boot } => {
+            match arch {
+                Arch::Arm64 => a.extend(s(&["-bios", &u_boot.to_string_lossy()])),
+                Arch::Riscv64 => a.extend(s(&["-kernel", &u_boot.to_string_lossy()])),
+            }
+            a.extend(s(&[
+                "-drive",
+                &format!("file={},if=none,format=raw,id=hd0", image.display()),
+                "-device",
+                "virtio-blk-device,drive=hd0",
+            ]));
+        }
+    }
+    a
+}
+
+/// A running guest whose console output is logged and searchable line by line.
+pub struct Guest {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    pub log: PathBuf,
+}
+
+impl Guest {
+    pub fn boot(args: &[String], log: &Path) -> Result<Guest> {
+        let mut child = Command::new(&args[0])
+            .args(&args[1..])
+            .args([
+                "-display",
+                "none",
+                "-serial",
+                "stdio",
+                "-monitor",
+                "none",
+                "-no-reboot",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| crate::step::Error(format!("cannot start {}: {e}", args[0])))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let (tx, rx) = channel();
+        let mut file = File::create(log)?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let err_tx = tx.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                let _ = err_tx.send(format!("qemu: {line}"));
+            }
+        });
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut buf = Vec::new();
+            while reader
+                .read_until(b'\n', &mut buf)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {
+                let _ = file.write_all(&buf);
+                let line = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string();
+                buf.clear();
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Guest {
+            child,
+            stdin,
+            lines: rx,
+            seen: Vec::new(),
+            log: log.to_path_buf(),
+        })
+    }
+
+    fn last_lines(&self, n: usize) -> String {
+        self.seen[self.seen.len().saturating_sub(n)..]
+            .iter()
+            .map(|l| format!("  | {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Reads console lines until `found` accepts one (returned); `each` sees every line.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut each: impl FnMut(&str),
+        found: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    each(&line);
+                    self.seen.push(line.clone());
+                    if found(&line) {
+                        return Ok(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => return fail(format!(
+                    "guest timeout after {}s waiting for {what}; console log {}, last lines:\n{}",
+                    timeout.as_secs(),
+                    self.log.display(),
+                    self.last_lines(20)
+                )),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.child.wait();
+                    return fail(format!(
+                        "QEMU exited while waiting for {what}; console log {}, last lines:\n{}",
+                        self.log.display(),
+                        self.last_lines(20)
+                    ));
+                }
+            }
+        }
+    }
+
+    pub fn send(&mut self, line: &str) -> Result<()> {
+        self.stdin.write_all(format!("{line}\n").as_bytes())?;
+        self.stdin.flush()?;
+        Ok(())
+    }
+
+    /// Waits until a shell answers on the console. The marker is computed by the shell, so
+    /// the echo of the typed command does not match it.
+    pub fn wait_for_shell(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.send("echo RSQ-$((40 + 2))")?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return fail(format!(
+                    "no shell answered on the guest console; console log {}, last lines:\n{}",
+                    self.log.display(),
+                    self.last_lines(20)
+                ));
+            }
+            if self
+                .wait_for(
+                    "a shell",
+                    left.min(Duration::from_secs(3)),
+                    |_| {},
+                    |l| l.trim() == "RSQ-42",
+                )
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Runs a command in the guest shell and returns its output lines and exit status.
+    pub fn run(
+        &mut self,
+        cmd: &str,
+        timeout: Duration,
+        each: impl FnMut(&str),
+    ) -> Result<(Vec<String>, i32)> {
+        let start = self.seen.len();
+        self.send(&format!("{cmd}; echo RSQ-EXIT-$((0 + $?))"))?;
+        let last = self.wait_for(&format!("`{cmd}` to finish"), timeout, each, |l| {
+            l.trim()
+                .strip_prefix("RSQ-EXIT-")
+                .is_some_and(|n| n.parse::<i32>().is_ok())
+        })?;
+        let status = last.trim()["RSQ-EXIT-".len()..].parse().unwrap_or(-1);
+        // Drop the echoed command line (it carries the unexpanded marker).
+        let out = self.seen[start..self.seen.len() - 1]
+            .iter()
+            .filter(|l| !l.contains("RSQ-EXIT-$"))
+            .cloned()
+            .collect();
+        Ok((out, status))
+    }
+
+    /// Powers the guest off and waits for QEMU to exit.
+    pub fn power_off(mut self) -> Result<()> {
+        let _ = self.send("poweroff -f");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        fail(format!(
+            "the guest did not power off; console log {}",
+            self.log.display()
+        ))
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A shell script that boots `args` interactively (serial console on the terminal).
+pub fn start_script(args: &[String]) -> String {
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect();
+    format!("#!/bin/sh\n# Boots the rustsample guest; quit QEMU with Ctrl-A X.\nexec {} -nographic \"$@\"\n", quoted.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn riscv_disk_boot_runs_u_boot_under_opensbi() {
+        let img = Path::new("/x/sdcard.img");
+        let ub = Path::new("/u/u-boot.bin");
+        let args = command_line(
+            Arch::Riscv64,
+            &Media::Disk {
+                image: img,
+                u_boot: ub,
+            },
+        );
+        let joined = args.join(" ");
+        assert!(joined.contains(&format!("-bios {OPENSBI}")));
+        assert!(joined.contains("-kernel /u/u-boot.bin"));
+        assert!(joined.contains("file=/x/sdcard.img,if=none,format=raw,id=hd0"));
+    }
+
+    #[test]
+    fn start_script_quotes_the_command_line() {
+        let s = start_script(&[
+            "qemu-system-aarch64".into(),
+            "-append".into(),
+            "console=ttyAMA0 panic=-1".into(),
+        ]);
+        assert!(
+            s.contains("exec qemu-system-aarch64 -append 'console=ttyAMA0 panic=-1' -nographic")
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! The main job (`run`) and the test suite (`test`).
+
+use crate::deps::{self, Apt};
+use crate::kernel::{install_in_tree, Kernel, Toolchain};
+use crate::qemu::{self, Guest, Media};
+use crate::rootfs::{self, Rootfs};
+use crate::step::{fail, output, Result, Step};
+use crate::Arch;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Everything one kernel series on one architecture boots with.
+struct Built {
+    arch: Arch,
+    series: String,
+    kernel: Kernel,
+    initrd: PathBuf,
+    sdcard: PathBuf,
+    u_boot: PathBuf,
+    out_of_tree_warnings: Vec<String>,
+}
+
+fn build(repo: &Path, cache: &Path, apt: &mut Apt, arch: Arch, series: &str) -> Result<Built> {
+    let src = deps::kernel_source(apt, cache, series)?;
+    install_in_tree(repo, &src)?;
+    let kernel = Kernel::new(repo, cache, src, series, arch, Toolchain::debian(), "image")?;
+    kernel.configure()?;
+    kernel.build(&["Image", "modules"])?;
+    let step = Step::new(format!(
+        "Building the guest for {} with Linux {series}",
+        arch.name()
+    ));
+    let ko = kernel.build_external(repo, "out-of-tree", &[])?;
+    let out_of_tree_warnings = kernel.rust_warnings("out-of-tree");
+    let busybox = deps::busybox(apt, cache, arch.name())?;
+    let guest = cache
+        .join("guest")
+        .join(format!("{}-{series}", arch.name()));
+    let devcheck = guest.join("devcheck");
+    rootfs::build_devcheck(repo, arch, &devcheck)?;
+    let root = Rootfs::stage(repo, &guest.join("rootfs"), &busybox, &devcheck, &ko)?;
+    kernel.modules_install(&root.dir)?;
+    let initrd = guest.join("initramfs.cpio.gz");
+    root.initramfs(&initrd)?;
+    let sdcard = root.disk_image(repo, arch, &kernel.image(), &guest.join("image"))?;
+    let u_boot = deps::u_boot(apt, cache)?.join(arch.u_boot());
+    step.done();
+    Ok(Built {
+        arch,
+        series: series.to_string(),
+        kernel,
+        initrd,
+        sdcard,
+        u_boot,
+        out_of_tree_warnings,
+    })
+}
+
+/// Boots until the init scripts have run, checking that ours loaded the module.
+fn boot(args: &[String], log: &Path, disk: bool) -> Result<Guest> {
+    let mut guest = Guest::boot(args, log)?;
+    let mut init_line = None;
+    let mut u_boot = false;
+    let mut root_mounted = false;
+    guest.wait_for(
+        "the end of the boot (\"rustsample: boot complete\")",
+        Duration::from_secs(300),
+        |l| {
+            u_boot |= l.starts_with("U-Boot ");
+            root_mounted |= l.contains("VFS: Mounted root (ext4");
+            if l.starts_with("Loading rust_sample:") {
+                init_line = Some(l.to_string());
+            }
+        },
+        |l| l.contains("rustsample: boot complete"),
+    )?;
+    if disk && !u_boot {
+        return fail(format!(
+            "the disk boot did not go through U-Boot; console log {}",
+            log.display()
+        ));
+    }
+    if disk && !root_mounted {
+        return fail(format!(
+            "the root filesystem was not mounted from the disk; console log {}",
+            log.display()
+        ));
+    }
+    match init_line {
+        Some(l) if l.ends_with("OK") => {}
+        Some(l) => {
+            return fail(format!(
+                "the init script failed to load the module: {l}; console log {}",
+                log.display()
+            ))
+        }
+        None => {
+            return fail(format!(
+                "the init script did not run; console log {}",
+                log.display()
+            ))
+        }
+    }
+    guest.wait_for_shell(Duration::from_secs(60))?;
+    Ok(guest)
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    fs::copy(from, to).map_err(|e| crate::step::Error(format!("{}: {e}", from.display())))?;
+    Ok(())
+}
+
+/// The main job: build, write `output/<arch>/` with `start-qemu.sh`, boot and show the device.
+pub fn run_demo(
+    repo: &Path,
+    cache: &Path,
+    arch: Arch,
+    series: &str,
+    initramfs: bool,
+) -> Result<()> {
+    let mut apt = Apt::new(cache);
+    deps::ensure_host(&mut apt)?;
+    let b = build(repo, cache, &mut apt, arch, series)?;
+    let out = repo.join("output").join(arch.name());
+    fs::create_dir_all(&out)?;
+    copy(&b.kernel.image(), &out.join("Image"))?;
+    copy(&b.initrd, &out.join("initramfs.cpio.gz"))?;
+    copy(&b.sdcard, &out.join("sdcard.img"))?;
+    copy(&b.u_boot, &out.join("u-boot.bin"))?;
+    let media = if initramfs {
+        Media::Initramfs {
+            kernel: Path::new("Image"),
+            initrd: Path::new("initramfs.cpio.gz"),
+        }
+    } else {
+        Media::Disk {
+            image: Path::new("sdcard.img"),
+            u_boot: Path::new("u-boot.bin"),
+        }
+    };
+    let args = qemu::command_line(arch, &media);
+    let script = out.join("start-qemu.sh");
+    fs::write(
+        &script,
+        qemu::start_script(&args).replace("exec ", "cd \"$(dirname \"$0\")\"\nexec "),
+    )?;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755))?;
+
+    let how = if initramfs {
+        "kernel + initramfs"
+    } else {
+        "sdcard.img through U-Boot"
+    };
+    let step = Step::new(format!(
+        "Booting {} Linux {series} ({how}) in QEMU",
+        arch.name()
+    ));
+    std::env::set_current_dir(&out)?;
+    let mut guest = boot(&args, &out.join("console.log"), !initramfs)?;
+    for l in fs::read_to_string(out.join("console.log"))?
+        .lines()
+        .filter(|l| {
+            l.starts_with("U-Boot ")
+                || l.contains("Linux version")
+                || l.starts_with("Loading rust_sample")
+        })
+    {
+        println!("  | {}", l.trim_end());
+    }
+    let mut shown = Vec::new();
+    for cmd in [
+        "uname -sr",
+        "lsmod",
+        "ls -l /dev/rust-sample",
+        "head -c 32 /dev/rust-sample | od -An -tx1",
+        "head -c 32 /dev/rust-sample | od -An -tx1",
+    ] {
+        let (lines, status) = guest.run(cmd, Duration::from_secs(60), |_| {})?;
+        println!("  # {cmd}");
+        for l in &lines {
+            println!("  {l}");
+        }
+        if status != 0 {
+            return fail(format!("`{cmd}` failed in the guest (exit {status})"));
+        }
+        shown.push(lines.join("\n"));
+    }
+    if !shown[1].contains("rust_sample") {
+        return fail("rust_sample is not loaded in the guest");
+    }
+    if shown[3] == shown[4] || shown[3].split_whitespace().count() != 32 {
+        return fail("/dev/rust-sample did not return 32 fresh random bytes");
+    }
+    guest.power_off()?;
+    step.done();
+    println!(
+        "/dev/rust-sample works on {} with Linux {}.",
+        arch.name(),
+        b.kernel.release()?
+    );
+    println!("Images and start-qemu.sh are in {}", out.display());
+    Ok(())
+}
+
+#[derive(Default)]
+struct Results {
+    passed: usize,
+    failed: Vec<String>,
+    bench: Vec<String>,
+}
+
+impl Results {
+    fn record(&mut self, name: &str, ok: bool, detail: &str) {
+        if ok {
+            println!("  ok      {name}");
+            self.passed += 1;
+        } else {
+            println!("  FAILED  {name}");
+            for l in detail.lines() {
+                println!("          {l}");
+            }
+            self.failed
+                .push(format!("{name}: {}", detail.lines().next().unwrap_or("")));
+        }
+    }
+
+    fn record_result(&mut self, name: &str, r: Result<()>) {
+        match r {
+            Ok(()) => self.record(name, true, ""),
+            Err(e) => self.record(name, false, &e.0),
+        }
+    }
+
+    /// Takes the guest suite's "ok - X" / "not ok - X" lines and benchmark lines.
+    fn parse_guest(&mut self, label: &str, lines: &[String]) -> usize {
+        let mut count = 0;
+        let mut i = 0;
+        while i < lines.len() {
+            let l = lines[i].trim();
+            let detail: Vec<&str> = lines[i + 1..]
+                .iter()
+                .map(|d| d.trim())
+                .take_while(|d| d.starts_with('#'))
+                .map(|d| d.trim_start_matches('#').trim())
+                .collect();
+            if let Some(name) = l.strip_prefix("not ok - ") {
+                self.record(&format!("{label}: {name}"), false, &detail.join("\n"));
+                count += 1;
+            } else if let Some(name) = l.strip_prefix("ok - ") {
+                self.record(&format!("{label}: {name}"), true, "");
+                count += 1;
+            } else if let Some(bench) = l.strip_prefix("BENCH ") {
+                println!("  {l}");
+                self.bench.push(format!("{label}: {bench}"));
+            }
+            i += 1;
+        }
+        count
+    }
+}
+
+/// Boots one target and runs the in-guest suite in it.
+fn guest_suite(
+    b: &Built,
+    disk: bool,
+    bench: bool,
+    label: &str,
+    logs: &Path,
+    results: &mut Results,
+) -> Result<()> {
+    let media = if disk {
+        Media::Disk {
+            image: &b.sdcard,
+            u_boot: &b.u_boot,
+        }
+    } else {
+        Media::Initramfs {
+            kernel: &b.kernel.image(),
+            initrd: &b.initrd,
+        }
+    };
+    let args = qemu::command_line(b.arch, &media);
+    let log = logs.join(format!("{}.console.log", label.replace(' ', "-")));
+    let mut guest = boot(&args, &log, disk)?;
+    results.record(
+        &format!("{label}: boots and the init script loads rust_sample"),
+        true,
+        "",
+    );
+    let cmd = format!(
+        "sh /usr/lib/rustsample/guest-tests.sh{}",
+        if bench { " --bench" } else { "" }
+    );
+    let (lines, status) = guest.run(&cmd, Duration::from_secs(1800), |_| {})?;
+    let count = results.parse_guest(label, &lines);
+    guest.power_off()?;
+    if count == 0 || (status != 0 && results.failed.is_empty()) {
+        return fail(format!(
+            "the guest suite gave no results (exit {status}); console log {}",
+            log.display()
+        ));
+    }
+    Ok(())
+}
+
+/// rustfmt, and clippy on a tree prepared with rustup's toolchain (rustc-web has no clippy).
+fn lint(repo: &Path, cache: &Path, apt: &mut Apt, results: &mut Results, src: &Path) {
+    let rustfmt = Command::new(deps::cargo_bin("rustfmt"))
+        .args(["--check", "--edition", "2021", "--config-path"])
+        .arg(src.join(".rustfmt.toml"))
+        .arg(repo.join("module/rust_sample.rs"))
+        .output();
+    let r = match rustfmt {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => fail(format!(
+            "rustfmt --check: {}",
+            String::from_utf8_lossy(&o.stdout)
+        )),
+        Err(e) => fail(format!("cannot run rustfmt: {e}")),
+    };
+    results.record_result(
+        "module/rust_sample.rs is rustfmt-clean (kernel .rustfmt.toml)",
+        r,
+    );
+
+    let r = (|| -> Result<()> {
+        let rustc = PathBuf::from(
+            output(Command::new(deps::cargo_bin("rustup")).args(["which", "rustc"]))?.trim(),
+        );
+        let version = output(Command::new(&rustc).arg("--version"))?;
+        let version = version.split_whitespace().nth(1).unwrap_or("").to_string();
+        let lib_src = deps::lint_rust_src(apt, cache, &version)?;
+        let toolchain = Toolchain {
+            path_prefix: rustc.parent().map(Path::to_path_buf),
+            rustc,
+            lib_src,
+        };
+        let k = Kernel::new(
+            repo,
+            cache,
+            src.to_path_buf(),
+            "7.3",
+            Arch::Arm64,
+            toolchain,
+            "lint",
+        )?;
+        k.configure()?;
+        k.prepare()?;
+        k.build_external(repo, "clippy", &["CLIPPY=1"])?;
+        let w = k.rust_warnings("clippy");
+        if w.is_empty() {
+            Ok(())
+        } else {
+            fail(w.join("\n"))
+        }
+    })();
+    results.record_result(
+        "module builds with CLIPPY=1 and no warnings (arm64, Linux 7.3)",
+        r,
+    );
+}
+
+/// The targets of the suite: (architecture, kernel series, disk image boot, benchmark).
+const TARGETS: &[(Arch, &str, bool, bool)] = &[
+    (Arch::Arm64, "7.3", false, true),
+    (Arch::Arm64, "7.3", true, false),
+    (Arch::Riscv64, "7.3", false, true),
+    (Arch::Riscv64, "7.3", true, false),
+    (Arch::Arm64, "7.2", false, false),
+];
+
+pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
+    let mut apt = Apt::new(cache);
+    deps::ensure_host(&mut apt)?;
+    let logs = cache.join("logs");
+    fs::create_dir_all(&logs)?;
+    let mut results = Results::default();
+    let mut built: Vec<Built> = Vec::new();
+    let mut broken: Vec<(Arch, String)> = Vec::new();
+
+    for &(arch, series, disk, bench) in TARGETS {
+        let label = format!(
+            "{} {series} {}",
+            arch.name(),
+            if disk { "sdcard.img" } else { "initramfs" }
+        );
+        if only.is_some_and(|o| !label.contains(o)) || broken.contains(&(arch, series.to_string()))
+        {
+            continue;
+        }
+        if !built.iter().any(|b| b.arch == arch && b.series == series) {
+            match build(repo, cache, &mut apt, arch, series) {
+                Ok(b) => {
+                    let name = format!(
+                        "{} {series}: the module builds out of tree without warnings",
+                        arch.name()
+                    );
+                    results.record(
+                        &name,
+                        b.out_of_tree_warnings.is_empty(),
+                        &b.out_of_tree_warnings.join("\n"),
+                    );
+                    built.push(b);
+                }
+                Err(e) => {
+                    results.record(&format!("{} {series}: build", arch.name()), false, &e.0);
+                    broken.push((arch, series.to_string()));
+                    continue;
+                }
+            }
+        }
+        let b = built
+            .iter()
+            .find(|b| b.arch == arch && b.series == series)
+            .expect("built above");
+        let step = Step::new(format!("Testing {label} in QEMU"));
+        let r = guest_suite(b, disk, bench, &label, &logs, &mut results);
+        if let Err(e) = r {
+            results.record(&format!("{label}: guest run"), false, &e.0);
+        }
+        step.done();
+    }
+
+    if only.is_none_or(|o| "lint".contains(o)) {
+        let step = Step::new("Lints: rustfmt and clippy");
+        match deps::kernel_source(&mut apt, cache, "7.3") {
+            Ok(src) => lint(repo, cache, &mut apt, &mut results, &src),
+            Err(e) => results.record("lint: kernel source", false, &e.0),
+        }
+        step.done();
+    }
+
+    if !results.bench.is_empty() {
+        println!("\nBenchmark (median of 7 alternating runs; ratio = rust-sample / urandom):");
+        for b in &results.bench {
+            println!("  {b}");
+        }
+    }
+    if !results.failed.is_empty() {
+        println!("\nFailed:");
+        for f in &results.failed {
+            println!("  {f}");
+        }
+    }
+    println!(
+        "\n{} passed, {} failed",
+        results.passed,
+        results.failed.len()
+    );
+    if results.failed.is_empty() {
+        Ok(())
+    } else {
+        fail(format!("{} test(s) failed", results.failed.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_lines_become_results() {
+        let mut r = Results::default();
+        let lines: Vec<String> = [
+            "~ # sh /usr/lib/rustsample/guest-tests.sh",
+            "ok - reads return random bytes",
+            "not ok - devcheck fault",
+            "#   FAIL: read into unmapped buffer returned 0",
+            "BENCH read=16 reps=7 ratio=1.010",
+            "guest: 1 passed, 1 failed",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(r.parse_guest("arm64", &lines), 2);
+        assert_eq!(r.passed, 1);
+        assert_eq!(
+            r.failed,
+            vec!["arm64: devcheck fault: FAIL: read into unmapped buffer returned 0"]
+        );
+        assert_eq!(r.bench, vec!["arm64: read=16 reps=7 ratio=1.010"]);
+    }
+}
