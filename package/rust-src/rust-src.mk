@@ -19,14 +19,13 @@ RUST_SRC_SITE = https://static.rust-lang.org/dist
 RUST_SRC_LICENSE = Apache-2.0 or MIT
 RUST_SRC_LICENSE_FILES = LICENSE-APACHE LICENSE-MIT
 
-# install.sh puts the sources where rustc looks for them by default,
-# i.e. $(HOST_DIR)/lib/rustlib/src/rust/library.
+# Copy the sources to where rustc looks for them by default
+# ($(HOST_DIR)/lib/rustlib/src/rust/library). The component's
+# install.sh would also rewrite the rustlib manifests of host-rustc.
 define HOST_RUST_SRC_INSTALL_CMDS
-	(cd $(@D); \
-		./install.sh \
-			--prefix=$(HOST_DIR) \
-			--disable-ldconfig \
-			--components=rust-src)
+	mkdir -p $(HOST_DIR)/lib/rustlib/src/rust
+	cp -a $(@D)/rust-src/lib/rustlib/src/rust/. \
+		$(HOST_DIR)/lib/rustlib/src/rust/
 endef
 
 $(eval $(host-generic-package))

@@ -2,6 +2,9 @@
 # kernel recipe (no SRC_URI, no configuration, no task signature changes).
 require ${@bb.utils.contains('KERNEL_FEATURES', 'rust', 'linux-yocto-rustsample.inc', '', d)}
 
+# Parse-time hint when the layer is used without kernel Rust support; only
+# logs, so it does not change the kernel recipe either.
+# nooelint: oelint.task.noanonpython,oelint.vars.noncoreoverride - a parse-time message is exactly what is wanted here
 python __anonymous() {
     if not bb.utils.contains('KERNEL_FEATURES', 'rust', True, False, d):
         bb.warn("meta-rustsample: 'rust' is not in KERNEL_FEATURES, so kernel Rust "
