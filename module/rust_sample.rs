@@ -108,7 +108,8 @@ impl MiscDevice for RustSample {
 fn read_random(iov: &mut IovIterDest<'_>, buf: &mut [u8]) -> usize {
     let mut copied = 0;
     loop {
-        let chunk = &mut buf[..min(iov.len(), buf.len())];
+        let len = min(iov.len(), buf.len());
+        let chunk = &mut buf[..len];
         fill_random(chunk);
         let n = iov.copy_to_iter(chunk);
         copied += n;
@@ -168,7 +169,7 @@ fn wipe(buf: &mut [u8]) {
         // SAFETY: `word` is a valid, aligned, exclusive reference.
         unsafe { core::ptr::write_volatile(word, 0) };
     }
-    for byte in head.iter_mut().chain(tail.iter_mut()) {
+    for byte in Iterator::chain(head.iter_mut(), tail.iter_mut()) {
         // SAFETY: `byte` is a valid, aligned, exclusive reference.
         unsafe { core::ptr::write_volatile(byte, 0) };
     }

@@ -40,6 +40,7 @@ loaded_by_init_script() {
 device_node_is_read_only() {
 	# mdev applies the permission rule on the hotplug event.
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		# shellcheck disable=SC2010 # one device node with a fixed name
 		ls -l "$DEV" 2>/dev/null | grep -q '^cr--r--r--' && return 0
 		sleep 0.5
 	done

@@ -1,9 +1,10 @@
 """Runtime tests of the rustsample defconfigs.
 
-The tests build a defconfig of this br2-external tree as it is, boot it
-in QEMU and check that the init script loaded rust_sample and that
-/dev/rust-sample serves random bytes. Buildroot's run-tests only looks
-for tests in its own tree; run them with this directory in PYTHONPATH:
+The tests build a defconfig of this br2-external tree as it is, boot its
+sdcard.img through U-Boot in QEMU and check that the init script loaded
+rust_sample and that /dev/rust-sample serves random bytes. Buildroot's
+run-tests only looks for tests in its own tree; run them with this
+directory in PYTHONPATH:
 
   PYTHONPATH=$BR2_EXTERNAL/support/testing/tests \\
       support/testing/run-tests -d dl -o output \\
@@ -30,6 +31,13 @@ class RustSampleTestBase(infra.basetest.BRTest):
 
     def image(self, name):
         return os.path.join(self.builddir, "images", name)
+
+    def disk(self):
+        # sdcard.img, booted by U-Boot from extlinux/extlinux.conf on
+        # its first partition, as start-qemu.sh does
+        return ["-drive", "file={},if=none,format=raw,id=hd0".format(
+                    self.image("sdcard.img")),
+                "-device", "virtio-blk-device,drive=hd0"]
 
     def read_device(self):
         cmd = "dd if=/dev/rust-sample bs={} count=1 2>/dev/null" \
@@ -65,12 +73,8 @@ class TestRustSampleAarch64(RustSampleTestBase):
     def boot(self):
         self.emulator.boot(
             arch="aarch64",
-            kernel=self.image("Image"),
-            kernel_cmdline=["rootwait", "root=/dev/vda", "console=ttyAMA0"],
             options=["-M", "virt", "-cpu", "cortex-a53", "-smp", "1",
-                     "-drive", "file={},if=none,format=raw,id=hd0".format(
-                         self.image("rootfs.ext4")),
-                     "-device", "virtio-blk-device,drive=hd0"])
+                     "-bios", self.image("u-boot.bin")] + self.disk())
 
     def test_run(self):
         self.boot()
@@ -83,13 +87,9 @@ class TestRustSampleRiscv64(RustSampleTestBase):
     def boot(self):
         self.emulator.boot(
             arch="riscv64",
-            kernel=self.image("Image"),
-            kernel_cmdline=["rootwait", "root=/dev/vda", "console=ttyS0"],
+            kernel=self.image("u-boot.bin"),
             options=["-M", "virt", "-smp", "1",
-                     "-bios", self.image("fw_jump.bin"),
-                     "-drive", "file={},if=none,format=raw,id=hd0".format(
-                         self.image("rootfs.ext4")),
-                     "-device", "virtio-blk-device,drive=hd0"])
+                     "-bios", self.image("fw_jump.bin")] + self.disk())
 
     def test_run(self):
         self.boot()
