@@ -102,15 +102,22 @@ static int check_fault(const char *dev)
 	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
 	CHECK(munmap(map + page, page) == 0, "munmap: %s", strerror(errno));
 
-	/* Second page unmapped: the first page's bytes come back, no error. */
+	/*
+	 * Second page unmapped: the bytes before the hole come back, no error.
+	 * Architectures' copy_to_user() may stop a few bytes short of the
+	 * fault, and urandom copies 64-byte blocks: allow less than one block.
+	 */
 	got = read(fd, map, 2 * page);
-	CHECK(got == page, "read into half-unmapped buffer returned %zd (%s), want %ld", got,
+	CHECK(got > page - 64 && got <= page,
+	      "read into half-unmapped buffer returned %zd (%s), want %ld", got,
 	      got < 0 ? strerror(errno) : "count", page);
 	printf("half-unmapped: %zd of %ld\n", got, 2 * page);
 
 	/* Starting mid-page: whatever fits before the hole. */
 	got = read(fd, map + 100, 2 * page);
-	CHECK(got == page - 100, "read at offset 100 returned %zd, want %ld", got, page - 100);
+	CHECK(got > page - 100 - 64 && got <= page - 100,
+	      "read at offset 100 returned %zd, want %ld", got, page - 100);
+	printf("offset 100, half-unmapped: %zd of %ld\n", got, 2 * page);
 
 	/* Nothing mapped: EFAULT. */
 	errno = 0;
