@@ -183,7 +183,10 @@ fn wipe(buf: &mut [u8]) {
 type Registration = MiscDeviceRegistration<RustSample>;
 
 #[cfg(not(rust_sample_owned_fops))]
-fn register(opts: MiscDeviceOptions, _module: &'static ThisModule) -> impl PinInit<Registration, Error> {
+fn register(
+    opts: MiscDeviceOptions,
+    _module: &'static ThisModule,
+) -> impl PinInit<Registration, Error> {
     MiscDeviceRegistration::register(opts)
 }
 
@@ -201,8 +204,20 @@ struct Registration {
     misc: kernel::types::Opaque<bindings::miscdevice>,
 }
 
+// SAFETY: `misc_deregister` may be called from any thread, as `MiscDeviceRegistration` relies on.
 #[cfg(rust_sample_owned_fops)]
-fn register(opts: MiscDeviceOptions, module: &'static ThisModule) -> impl PinInit<Registration, Error> {
+unsafe impl Send for Registration {}
+
+// SAFETY: Rust code never touches the fields after `register`; the kernel reads them under its own
+// locking.
+#[cfg(rust_sample_owned_fops)]
+unsafe impl Sync for Registration {}
+
+#[cfg(rust_sample_owned_fops)]
+fn register(
+    opts: MiscDeviceOptions,
+    module: &'static ThisModule,
+) -> impl PinInit<Registration, Error> {
     use kernel::types::Opaque;
 
     try_pin_init!(&this in Registration {
