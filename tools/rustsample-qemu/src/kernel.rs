@@ -185,6 +185,14 @@ impl Kernel {
         cmd
     }
 
+    /// `make -jN` with one job per CPU.
+    fn make_parallel(&self) -> Command {
+        let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut cmd = self.make();
+        cmd.arg(format!("-j{jobs}"));
+        cmd
+    }
+
     fn log(&self, what: &str) -> PathBuf {
         self.out.join(format!("rustsample-{what}.log"))
     }
@@ -244,13 +252,7 @@ impl Kernel {
         let expected = fs::read_to_string(&counter)
             .ok()
             .and_then(|s| s.trim().parse().ok());
-        let mut cmd = self.make();
-        cmd.arg(format!(
-            "-j{}",
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        ));
+        let mut cmd = self.make_parallel();
         cmd.args(targets);
         let log = self.log("build");
         let _ = fs::remove_file(&log);
@@ -331,13 +333,7 @@ impl Kernel {
             self.series,
             self.arch.name()
         ));
-        let mut cmd = self.make();
-        cmd.arg(format!(
-            "-j{}",
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        ));
+        let mut cmd = self.make_parallel();
         cmd.arg("modules_prepare");
         run_logged(&mut cmd, &self.log("prepare"), "modules_prepare", None)?;
         step.done();
@@ -358,23 +354,21 @@ mod tests {
     }
 
     #[test]
-    fn names_a_lost_config_rust() {
-        let config = "# CONFIG_RUST is not set\nCONFIG_FPU=y\n";
-        let err = check_config(FRAGMENT, config).unwrap_err();
-        assert!(err.contains("lost CONFIG_RUST=y"), "{err}");
-    }
-
-    #[test]
-    fn names_a_missing_module_symbol() {
-        let err = check_config(FRAGMENT, "CONFIG_RUST=y\nCONFIG_FPU=y\n").unwrap_err();
-        assert!(err.contains("CONFIG_RUST_SAMPLE"), "{err}");
-    }
-
-    #[test]
-    fn lists_other_lost_values() {
-        let config = "CONFIG_RUST=y\nCONFIG_RUST_SAMPLE=m\n# CONFIG_FPU is not set\n";
-        let err = check_config(FRAGMENT, config).unwrap_err();
-        assert!(err.contains("CONFIG_FPU=y (got n)"), "{err}");
+    fn names_what_the_config_lost() {
+        for (config, expect) in [
+            (
+                "# CONFIG_RUST is not set\nCONFIG_FPU=y\n",
+                "lost CONFIG_RUST=y",
+            ),
+            ("CONFIG_RUST=y\nCONFIG_FPU=y\n", "CONFIG_RUST_SAMPLE"),
+            (
+                "CONFIG_RUST=y\nCONFIG_RUST_SAMPLE=m\n# CONFIG_FPU is not set\n",
+                "CONFIG_FPU=y (got n)",
+            ),
+        ] {
+            let err = check_config(FRAGMENT, config).unwrap_err();
+            assert!(err.contains(expect), "{config:?}: {err}");
+        }
     }
 
     #[test]

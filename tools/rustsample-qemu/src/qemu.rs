@@ -162,12 +162,14 @@ impl Guest {
                         return Ok(line);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => return fail(format!(
+                Err(RecvTimeoutError::Timeout) => {
+                    return fail(format!(
                     "guest timeout after {}s waiting for {what}; console log {}, last lines:\n{}",
                     timeout.as_secs(),
                     self.log.display(),
                     self.last_lines(20)
-                )),
+                ))
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     let _ = self.child.wait();
                     return fail(format!(
