@@ -374,8 +374,8 @@ static int bench(const char *dev, const char *ref)
 {
 	static const struct {
 		size_t size, total;
-	} cases[] = { { 16, 256 << 10 }, { 4096, 8 << 20 }, { 1 << 20, 16 << 20 } };
-	enum { REPS = 7 };
+	} cases[] = { { 16, 1 << 20 }, { 4096, 16 << 20 }, { 1 << 20, 32 << 20 } };
+	enum { REPS = 9 };
 	unsigned char *buf = malloc(1 << 20);
 	int fd = open_dev(dev, O_RDONLY), rfd = open_dev(ref, O_RDONLY);
 

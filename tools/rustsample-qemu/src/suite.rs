@@ -434,7 +434,7 @@ pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
     }
 
     if !results.bench.is_empty() {
-        println!("\nBenchmark (median of 7 alternating runs; ratio = rust-sample / urandom):");
+        println!("\nBenchmark (median of 9 alternating runs; ratio = rust-sample / urandom):");
         for b in &results.bench {
             println!("  {b}");
         }
