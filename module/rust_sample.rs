@@ -63,17 +63,19 @@ impl MiscDevice for RustSample {
         if len == 0 {
             return Ok(0);
         }
-        let copied = if len <= SMALL_READ {
+        if len <= SMALL_READ {
+            // One block: no loop and no signal check, as in urandom's short-read path.
             let mut block = [0u8; SMALL_READ];
-            read_random(iov, &mut block[..len])
-        } else {
-            let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
-            read_random(iov, &mut page)
-        };
-        if copied == 0 {
-            Err(EFAULT)
-        } else {
-            Ok(copied)
+            let chunk = &mut block[..len];
+            fill_random(chunk);
+            let copied = iov.copy_to_iter(chunk);
+            wipe(chunk);
+            return if copied == 0 { Err(EFAULT) } else { Ok(copied) };
+        }
+        let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        match read_random(iov, &mut page) {
+            0 => Err(EFAULT),
+            copied => Ok(copied),
         }
     }
 
@@ -146,6 +148,7 @@ fn reschedule_point() {
 }
 
 /// Fills `buf` from the kernel's CRNG.
+#[inline]
 fn fill_random(buf: &mut [u8]) {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `get_random_bytes` may be called
     // from any context and writes exactly that many bytes.
@@ -161,6 +164,7 @@ fn mix_into_pool(buf: &[u8]) {
 
 /// Zeroes `buf` in a way the compiler cannot elide, so random bytes do not outlive the call
 /// (the `memzero_explicit()` of `drivers/char/random.c`). Word stores keep a page cheap.
+#[inline]
 fn wipe(buf: &mut [u8]) {
     // SAFETY: Every bit pattern is a valid `u64` and a valid `u8`, so viewing the aligned middle
     // of the byte slice as words is sound.
