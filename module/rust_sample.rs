@@ -148,7 +148,6 @@ fn reschedule_point() {
 }
 
 /// Fills `buf` from the kernel's CRNG.
-#[inline]
 fn fill_random(buf: &mut [u8]) {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `get_random_bytes` may be called
     // from any context and writes exactly that many bytes.
@@ -164,7 +163,6 @@ fn mix_into_pool(buf: &[u8]) {
 
 /// Zeroes `buf` in a way the compiler cannot elide, so random bytes do not outlive the call
 /// (the `memzero_explicit()` of `drivers/char/random.c`). Word stores keep a page cheap.
-#[inline]
 fn wipe(buf: &mut [u8]) {
     // SAFETY: Every bit pattern is a valid `u64` and a valid `u8`, so viewing the aligned middle
     // of the byte slice as words is sound.
