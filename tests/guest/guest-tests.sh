@@ -118,11 +118,19 @@ out_of_tree_module() {
 	[ "$n" -eq 64 ] || { echo "read $n bytes from the out-of-tree module"; return 1; }
 }
 
+kunit_suite_passed() {
+	# KUnit runs the module's suite at every load; look at the last report.
+	report=$(dmesg | grep '# rust_sample: pass:' | tail -n 1)
+	echo "$report"
+	echo "$report" | grep -q 'pass:[1-9][0-9]* fail:0 skip:0'
+}
+
 dmesg_clean() {
 	! dmesg | grep -E 'WARNING:|BUG:|Oops|Call trace|Unable to handle'
 }
 
 run "init script loaded the module" loaded_by_init_script
+run "the module's KUnit suite passed at load" kunit_suite_passed
 run "/dev/rust-sample is a 0444 character device" device_node_is_read_only
 run "reads return random bytes" reads_random_bytes
 for check in sizes fault signal threads write stats; do

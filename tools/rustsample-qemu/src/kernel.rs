@@ -146,7 +146,11 @@ impl Kernel {
         name: &str,
     ) -> Result<Kernel> {
         let mut fragment = String::new();
-        for f in ["board/common/linux-rustsample.fragment", arch.fragment()] {
+        for f in [
+            "board/common/linux-rustsample.fragment",
+            arch.fragment(),
+            "tests/linux-kunit.fragment",
+        ] {
             fragment += &fs::read_to_string(repo.join(f))
                 .map_err(|e| crate::step::Error(format!("{f}: {e}")))?;
         }
