@@ -135,7 +135,7 @@ pub fn install_in_tree(repo: &Path, src: &Path) -> Result<()> {
 
 impl Kernel {
     /// `repo` is the project checkout (fragments come from `board/`), `name` tells builds with
-    /// different purposes apart (`image`, `lint`).
+    /// different purposes apart (`image`, `lint`, `kunit`: with `tests/linux-kunit.fragment`).
     pub fn new(
         repo: &Path,
         cache: &Path,
@@ -146,11 +146,12 @@ impl Kernel {
         name: &str,
     ) -> Result<Kernel> {
         let mut fragment = String::new();
-        for f in [
-            "board/common/linux-rustsample.fragment",
-            arch.fragment(),
-            "tests/linux-kunit.fragment",
-        ] {
+        // A KUnit kernel is the same board kernel plus the test-only fragment.
+        let kunit = (name == "kunit").then_some("tests/linux-kunit.fragment");
+        for f in ["board/common/linux-rustsample.fragment", arch.fragment()]
+            .into_iter()
+            .chain(kunit)
+        {
             fragment += &fs::read_to_string(repo.join(f))
                 .map_err(|e| crate::step::Error(format!("{f}: {e}")))?;
         }

@@ -16,6 +16,7 @@ use std::time::Duration;
 struct Built {
     arch: Arch,
     series: String,
+    kunit: bool,
     kernel: Kernel,
     initrd: PathBuf,
     sdcard: PathBuf,
@@ -23,10 +24,18 @@ struct Built {
     out_of_tree_warnings: Vec<String>,
 }
 
-fn build(repo: &Path, cache: &Path, apt: &mut Apt, arch: Arch, series: &str) -> Result<Built> {
+fn build(
+    repo: &Path,
+    cache: &Path,
+    apt: &mut Apt,
+    arch: Arch,
+    series: &str,
+    kunit: bool,
+) -> Result<Built> {
     let src = deps::kernel_source(apt, cache, series)?;
     install_in_tree(repo, &src)?;
-    let kernel = Kernel::new(repo, cache, src, series, arch, Toolchain::debian(), "image")?;
+    let name = if kunit { "kunit" } else { "image" };
+    let kernel = Kernel::new(repo, cache, src, series, arch, Toolchain::debian(), name)?;
     kernel.configure()?;
     kernel.build(&["Image", "modules"])?;
     let step = Step::new(format!(
@@ -38,7 +47,7 @@ fn build(repo: &Path, cache: &Path, apt: &mut Apt, arch: Arch, series: &str) -> 
     let busybox = deps::busybox(apt, cache, arch.name())?;
     let guest = cache
         .join("guest")
-        .join(format!("{}-{series}", arch.name()));
+        .join(format!("{name}-{}-{series}", arch.name()));
     let devcheck = guest.join("devcheck");
     rootfs::build_devcheck(repo, arch, &devcheck)?;
     let root = Rootfs::stage(repo, &guest.join("rootfs"), &busybox, &devcheck, &ko)?;
@@ -51,6 +60,7 @@ fn build(repo: &Path, cache: &Path, apt: &mut Apt, arch: Arch, series: &str) -> 
     Ok(Built {
         arch,
         series: series.to_string(),
+        kunit,
         kernel,
         initrd,
         sdcard,
@@ -71,8 +81,16 @@ fn boot(args: &[String], log: &Path, disk: bool) -> Result<Guest> {
         |l| {
             u_boot |= l.starts_with("U-Boot ");
             root_mounted |= l.contains("VFS: Mounted root (ext4");
-            if l.starts_with("Loading rust_sample:") {
-                init_line = Some(l.to_string());
+            // Kernel messages printed while the module loads (KUnit's report) can split the
+            // script's "Loading rust_sample: OK" line: the verdict may come on a later line.
+            match &mut init_line {
+                None if l.starts_with("Loading rust_sample:") => init_line = Some(l.to_string()),
+                Some(line) if !line.ends_with("OK") && !line.ends_with("FAIL") => {
+                    if matches!(l.trim(), "OK" | "FAIL") {
+                        line.push_str(&format!(" ... {}", l.trim()));
+                    }
+                }
+                _ => {}
             }
         },
         |l| l.contains("rustsample: boot complete"),
@@ -123,7 +141,7 @@ pub fn run_demo(
 ) -> Result<()> {
     let mut apt = Apt::new(cache);
     deps::ensure_host(&mut apt)?;
-    let b = build(repo, cache, &mut apt, arch, series)?;
+    let b = build(repo, cache, &mut apt, arch, series, false)?;
     let out = repo.join("output").join(arch.name());
     fs::create_dir_all(&out)?;
     copy(&b.kernel.image(), &out.join("Image"))?;
@@ -372,13 +390,16 @@ fn lint(repo: &Path, cache: &Path, apt: &mut Apt, results: &mut Results, src: &P
     );
 }
 
-/// The targets of the suite: (architecture, kernel series, disk image boot, benchmark).
-const TARGETS: &[(Arch, &str, bool, bool)] = &[
-    (Arch::Arm64, "7.3", false, true),
-    (Arch::Arm64, "7.3", true, false),
-    (Arch::Riscv64, "7.3", false, true),
-    (Arch::Riscv64, "7.3", true, false),
-    (Arch::Arm64, "7.2", false, false),
+/// The targets of the suite: (architecture, kernel series, disk image boot, benchmark, KUnit
+/// kernel). The KUnit kernel adds `tests/linux-kunit.fragment`, so the module's suite runs at
+/// every load.
+const TARGETS: &[(Arch, &str, bool, bool, bool)] = &[
+    (Arch::Arm64, "7.3", false, true, false),
+    (Arch::Arm64, "7.3", true, false, false),
+    (Arch::Riscv64, "7.3", false, true, false),
+    (Arch::Riscv64, "7.3", true, false, false),
+    (Arch::Arm64, "7.2", false, false, false),
+    (Arch::Arm64, "7.3", false, false, true),
 ];
 
 pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
@@ -388,23 +409,23 @@ pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
     fs::create_dir_all(&logs)?;
     let mut results = Results::default();
     let mut built: Vec<Built> = Vec::new();
-    let mut broken: Vec<(Arch, String)> = Vec::new();
+    let mut broken: Vec<(Arch, String, bool)> = Vec::new();
 
-    for &(arch, series, disk, bench) in TARGETS {
-        let label = format!(
-            "{} {series} {}",
-            arch.name(),
-            if disk { "sdcard.img" } else { "initramfs" }
-        );
-        if only.is_some_and(|o| !label.contains(o)) || broken.contains(&(arch, series.to_string()))
+    for &(arch, series, disk, bench, kunit) in TARGETS {
+        let media = if disk { "sdcard.img" } else { "initramfs" };
+        let kind = if kunit { " kunit" } else { "" };
+        let label = format!("{} {series}{kind} {media}", arch.name());
+        if only.is_some_and(|o| !label.contains(o))
+            || broken.contains(&(arch, series.to_string(), kunit))
         {
             continue;
         }
-        if !built.iter().any(|b| b.arch == arch && b.series == series) {
-            match build(repo, cache, &mut apt, arch, series) {
+        let same = |b: &&Built| b.arch == arch && b.series == series && b.kunit == kunit;
+        if !built.iter().any(|b| same(&b)) {
+            match build(repo, cache, &mut apt, arch, series, kunit) {
                 Ok(b) => {
                     let name = format!(
-                        "{} {series}: the module builds out of tree without warnings",
+                        "{} {series}{kind}: the module builds out of tree without warnings",
                         arch.name()
                     );
                     results.record(
@@ -415,8 +436,12 @@ pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
                     built.push(b);
                 }
                 Err(e) => {
-                    results.record(&format!("{} {series}: build", arch.name()), false, &e.0);
-                    broken.push((arch, series.to_string()));
+                    results.record(
+                        &format!("{} {series}{kind}: build", arch.name()),
+                        false,
+                        &e.0,
+                    );
+                    broken.push((arch, series.to_string(), kunit));
                     continue;
                 }
             }
