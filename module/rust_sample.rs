@@ -148,6 +148,7 @@ fn reschedule_point() {
 }
 
 /// Fills `buf` from the kernel's CRNG.
+#[inline]
 fn fill_random(buf: &mut [u8]) {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `get_random_bytes` may be called
     // from any context and writes exactly that many bytes.
