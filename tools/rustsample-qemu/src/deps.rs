@@ -1,4 +1,4 @@
-//! Installs what the offline loop needs from Debian's archive and crates.io.
+//! Installs what the offline loop needs from Debian's archive and with `cargo install`.
 //!
 //! The machine's apt sources are never changed: a private apt state under the cache lists the
 //! extra suites (bookworm-backports, bookworm-security, trixie, trixie-backports) on the
@@ -283,7 +283,7 @@ pub fn ensure_host(apt: &mut Apt) -> Result<()> {
     }
     let bindgen = cargo_bin("bindgen");
     if output(Command::new(&bindgen).arg("--version")).is_err() {
-        let step = Step::new("Installing bindgen-cli from crates.io");
+        let step = Step::new("Installing bindgen-cli with cargo install");
         run_logged(
             Command::new("cargo").args(["install", "--locked", "bindgen-cli"]),
             &apt.dir.join("../logs/cargo-install-bindgen.log"),
