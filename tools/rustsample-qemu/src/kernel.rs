@@ -133,9 +133,37 @@ pub fn install_in_tree(repo: &Path, src: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a kernel build is for: it names the cache directory and picks the fragments.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Purpose {
+    /// The board kernel the guests boot.
+    Image,
+    /// Prepared only, for clippy.
+    Lint,
+    /// The board kernel plus `tests/linux-kunit.fragment`: the module's KUnit suite runs at load.
+    Kunit,
+}
+
+impl Purpose {
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Image => "image",
+            Purpose::Lint => "lint",
+            Purpose::Kunit => "kunit",
+        }
+    }
+
+    fn fragments(self, arch: Arch) -> Vec<&'static str> {
+        let mut f = vec!["board/common/linux-rustsample.fragment", arch.fragment()];
+        if self == Purpose::Kunit {
+            f.push("tests/linux-kunit.fragment");
+        }
+        f
+    }
+}
+
 impl Kernel {
-    /// `repo` is the project checkout (fragments come from `board/`), `name` tells builds with
-    /// different purposes apart (`image`, `lint`, `kunit`: with `tests/linux-kunit.fragment`).
+    /// `repo` is the project checkout, where the fragments of `purpose` are read.
     pub fn new(
         repo: &Path,
         cache: &Path,
@@ -143,21 +171,17 @@ impl Kernel {
         series: &str,
         arch: Arch,
         toolchain: Toolchain,
-        name: &str,
+        purpose: Purpose,
     ) -> Result<Kernel> {
         let mut fragment = String::new();
-        // A KUnit kernel is the same board kernel plus the test-only fragment.
-        let kunit = (name == "kunit").then_some("tests/linux-kunit.fragment");
-        for f in ["board/common/linux-rustsample.fragment", arch.fragment()]
-            .into_iter()
-            .chain(kunit)
-        {
+        for f in purpose.fragments(arch) {
             fragment += &fs::read_to_string(repo.join(f))
                 .map_err(|e| crate::step::Error(format!("{f}: {e}")))?;
         }
         let key = format!("{fragment}{}", toolchain.version()?);
         let out = cache.join("build").join(format!(
-            "{name}-{}-{series}-{:08x}",
+            "{}-{}-{series}-{:08x}",
+            purpose.name(),
             arch.name(),
             fnv1a(key.as_bytes()) as u32
         ));

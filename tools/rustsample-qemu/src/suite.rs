@@ -1,7 +1,7 @@
 //! The main job (`run`) and the test suite (`test`).
 
 use crate::deps::{self, Apt};
-use crate::kernel::{install_in_tree, Kernel, Toolchain};
+use crate::kernel::{install_in_tree, Kernel, Purpose, Toolchain};
 use crate::qemu::{self, Guest, Media};
 use crate::rootfs::{self, Rootfs};
 use crate::step::{fail, output, Result, Step};
@@ -34,8 +34,12 @@ fn build(
 ) -> Result<Built> {
     let src = deps::kernel_source(apt, cache, series)?;
     install_in_tree(repo, &src)?;
-    let name = if kunit { "kunit" } else { "image" };
-    let kernel = Kernel::new(repo, cache, src, series, arch, Toolchain::debian(), name)?;
+    let purpose = if kunit {
+        Purpose::Kunit
+    } else {
+        Purpose::Image
+    };
+    let kernel = Kernel::new(repo, cache, src, series, arch, Toolchain::debian(), purpose)?;
     kernel.configure()?;
     kernel.build(&["Image", "modules"])?;
     let step = Step::new(format!(
@@ -47,7 +51,7 @@ fn build(
     let busybox = deps::busybox(apt, cache, arch.name())?;
     let guest = cache
         .join("guest")
-        .join(format!("{name}-{}-{series}", arch.name()));
+        .join(format!("{}-{}-{series}", purpose.name(), arch.name()));
     let devcheck = guest.join("devcheck");
     rootfs::build_devcheck(repo, arch, &devcheck)?;
     let root = Rootfs::stage(repo, &guest.join("rootfs"), &busybox, &devcheck, &ko)?;
@@ -363,7 +367,7 @@ fn lint(repo: &Path, cache: &Path, apt: &mut Apt, results: &mut Results, src: &P
             "7.3",
             Arch::Arm64,
             toolchain,
-            "lint",
+            Purpose::Lint,
         )?;
         k.configure()?;
         k.prepare()?;
