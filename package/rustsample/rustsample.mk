@@ -5,7 +5,7 @@
 ################################################################################
 
 # The module is not built here: the rustsample Linux extension
-# (linux/linux-ext-rustsample.mk) copies these sources into the kernel
+# (linux/linux-ext-rustsample.mk) copies its sources into the kernel
 # tree as drivers/rust_sample, so that CONFIG_RUST_SAMPLE is a real
 # kernel symbol and the kernel builds and installs rust_sample.ko
 # itself, with the same Rust toolchain as its own Rust code. Building
@@ -13,16 +13,27 @@
 # install a second rust_sample.ko (in updates/), and would make this
 # package depend on linux, while the kernel needs these sources before
 # it is even configured.
+# The version of the module sources, as in the Yocto layer's recipe.
+RUSTSAMPLE_VERSION = 0.1
 RUSTSAMPLE_SITE = $(BR2_EXTERNAL_RUSTSAMPLE_PATH)/module
 RUSTSAMPLE_SITE_METHOD = local
 RUSTSAMPLE_LICENSE = GPL-2.0
-RUSTSAMPLE_LICENSE_FILES = rust_sample.rs
+RUSTSAMPLE_LICENSE_FILES = COPYING
 
-# The init script loads the module and the device is world-readable:
-# it must be a loadable module, whatever the kernel configuration says.
+# module/ only has SPDX lines: take the project's license text along,
+# for legal-info.
+define RUSTSAMPLE_COPY_LICENSE
+	$(INSTALL) -m 0644 $(BR2_EXTERNAL_RUSTSAMPLE_PATH)/COPYING $(@D)/COPYING
+endef
+RUSTSAMPLE_POST_RSYNC_HOOKS += RUSTSAMPLE_COPY_LICENSE
+
+# The init script loads a module, and unloads it on stop: it must be a
+# loadable module, whatever the kernel configuration says. CONFIG_RUST
+# comes with BR2_LINUX_KERNEL_RUST, CONFIG_MODULES with
+# BR2_LINUX_NEEDS_MODULES (see Config.in).
 define RUSTSAMPLE_LINUX_CONFIG_FIXUPS
-	$(call KCONFIG_ENABLE_OPT,CONFIG_RUST)
 	$(call KCONFIG_SET_OPT,CONFIG_RUST_SAMPLE,m)
+	$(call KCONFIG_ENABLE_OPT,CONFIG_MODULE_UNLOAD)
 endef
 
 define RUSTSAMPLE_INSTALL_INIT_SYSV

@@ -1,0 +1,82 @@
+################################################################################
+#
+# Rust support in the kernel (BR2_LINUX_KERNEL_RUST)
+#
+################################################################################
+
+# Not an extension (nothing in LINUX_EXTENSIONS): linux.mk includes every
+# linux/linux-ext-*.mk of a br2-external tree before it defines the
+# kernel package, which is the last place where LINUX_KCONFIG_DEPENDENCIES
+# can still be extended. Upstream, this belongs in linux/linux.mk.
+
+ifeq ($(BR2_LINUX_KERNEL_RUST),y)
+
+# Without rustc, bindgen and the sources of the Rust core library of the
+# same release, the kernel configuration silently drops CONFIG_RUST: they
+# must be there before the kernel is configured. Rust on riscv64 needs a
+# kernel built with clang, and bindgen needs libclang anyway: the whole
+# kernel is built with LLVM (clang, ld.lld and the llvm binutils).
+# check-package TypoInPackageVariable
+LINUX_KCONFIG_DEPENDENCIES += \
+	host-clang \
+	host-lld \
+	host-llvm \
+	host-rust-bindgen \
+	host-rust-src \
+	host-rustc
+
+# The host compiler stays Buildroot's one (host-clang only has the
+# target's backend), as a single word: rustc is given $(HOSTCC) as its
+# linker (-Clinker=$(HOSTCC)), so the flags that linux.mk adds to
+# HOSTCC go to HOSTCFLAGS and HOSTLDFLAGS. clang does not know
+# -Wno-attribute-alias (added by linux.mk for gcc), and the kernel
+# makes unknown warning options an error.
+# check-package TypoInPackageVariable
+LINUX_MAKE_FLAGS += \
+	LLVM=$(HOST_DIR)/bin/ \
+	RUSTC=$(HOST_DIR)/bin/rustc \
+	HOSTRUSTC=$(HOST_DIR)/bin/rustc \
+	BINDGEN=$(HOST_DIR)/bin/bindgen \
+	RUST_LIB_SRC=$(HOST_DIR)/lib/rustlib/src/rust/library \
+	HOSTCC="$(HOSTCC_NOCCACHE)" \
+	HOSTCXX="$(HOSTCXX_NOCCACHE)" \
+	HOSTCFLAGS="$(subst -I/,-isystem /,$(subst -I /,-isystem /,$(HOST_CFLAGS)))" \
+	HOSTLDFLAGS="$(HOST_LDFLAGS)" \
+	KCFLAGS="$(filter-out -Wno-attribute-alias,$(LINUX_CFLAGS))"
+
+# bindgen loads libclang at run time
+# check-package TypoInPackageVariable
+LINUX_MAKE_ENV += LIBCLANG_PATH=$(HOST_DIR)/lib
+
+# As linux.mk does for HOSTCC, build the kconfig tools without the host
+# libraries of $(HOST_DIR).
+# check-package TypoInPackageVariable
+LINUX_KCONFIG_OPTS += HOSTCFLAGS= HOSTLDFLAGS=
+
+# Upstream, one line of LINUX_KCONFIG_FIXUP_CMDS.
+define LINUX_RUST_CONFIG_FIXUP
+	$(call KCONFIG_ENABLE_OPT,CONFIG_RUST)
+endef
+# check-package TypoInPackageVariable
+LINUX_KCONFIG_FIXUP_CMDS += $(LINUX_RUST_CONFIG_FIXUP)
+
+# CONFIG_RUST depends on a usable toolchain and conflicts with some
+# options: stop at the configuration rather than with a kernel whose
+# Rust code silently went away.
+define LINUX_RUST_CHECK_CONFIG
+	@if ! grep -q '^CONFIG_RUST=y$$' $(LINUX_DIR)/.config; then \
+		echo "CONFIG_RUST=y is not in the kernel configuration" \
+			"(BR2_LINUX_KERNEL_RUST)." >&2; \
+		echo "The kernel's Rust toolchain check says:" >&2; \
+		$(LINUX_MAKE_ENV) $(BR2_MAKE) $(LINUX_MAKE_FLAGS) -C $(LINUX_DIR) \
+			rustavailable >&2 || true; \
+		echo "If the toolchain is fine, another kernel option conflicts" \
+			"with CONFIG_RUST: see the dependencies of 'Rust support'" \
+			"(General setup) in 'make linux-menuconfig'." >&2; \
+		exit 1; \
+	fi
+endef
+# check-package TypoInPackageVariable
+LINUX_POST_CONFIGURE_HOOKS += LINUX_RUST_CHECK_CONFIG
+
+endif # BR2_LINUX_KERNEL_RUST
