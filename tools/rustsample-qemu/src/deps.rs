@@ -295,6 +295,54 @@ pub fn ensure_host(apt: &mut Apt) -> Result<()> {
     check_tools()
 }
 
+/// The bindgen the kernel builds with: `cargo install`'s default, or a pinned version.
+#[derive(Clone, Debug)]
+pub struct Bindgen {
+    pub path: PathBuf,
+    /// Empty for the default; otherwise part of the build cache key.
+    pub pin: String,
+}
+
+/// `--bindgen VERSION` installs that bindgen-cli with `cargo install --locked --version` into
+/// the cache (once); without it, the default one `ensure_host` installed.
+pub fn bindgen(cache: &Path, version: Option<&str>) -> Result<Bindgen> {
+    let Some(version) = version else {
+        return Ok(Bindgen {
+            path: cargo_bin("bindgen"),
+            pin: String::new(),
+        });
+    };
+    let root = cache.join("bindgen").join(version);
+    let path = root.join("bin/bindgen");
+    let have = output(Command::new(&path).arg("--version")).unwrap_or_default();
+    if !have.split_whitespace().any(|w| w == version) {
+        let step = Step::new(format!(
+            "Installing bindgen-cli {version} with cargo install"
+        ));
+        run_logged(
+            Command::new("cargo")
+                .args([
+                    "install",
+                    "--locked",
+                    "--force",
+                    "--version",
+                    version,
+                    "--root",
+                ])
+                .arg(&root)
+                .arg("bindgen-cli"),
+            &cache.join(format!("logs/cargo-install-bindgen-{version}.log")),
+            &format!("cargo install bindgen-cli {version}"),
+            None,
+        )?;
+        step.done();
+    }
+    Ok(Bindgen {
+        path,
+        pin: format!("bindgen {version}"),
+    })
+}
+
 /// A clear message for anything still missing, naming the package that brings it.
 fn check_tools() -> Result<()> {
     let tools: &[(&str, &str)] = &[

@@ -2,7 +2,8 @@
 //! board fragments on top of `allnoconfig`, and a cached build directory per source version,
 //! architecture, fragments and toolchain.
 
-use crate::deps::{cargo_bin, LLVM_BIN, RUSTC, RUST_LIB_SRC};
+use crate::deps::{LLVM_BIN, RUSTC, RUST_LIB_SRC};
+use crate::source::Source;
 use crate::step::{fail, fnv1a, output, run_logged, Result, Step};
 use crate::Arch;
 use std::collections::BTreeMap;
@@ -20,15 +21,17 @@ pub struct Toolchain {
     pub lib_src: PathBuf,
     /// Extra directory first on PATH (rustup's toolchain, for clippy-driver and rustfmt).
     pub path_prefix: Option<PathBuf>,
+    pub bindgen: crate::deps::Bindgen,
 }
 
 impl Toolchain {
     /// Debian's rustc-web with its own rust-web-src.
-    pub fn debian() -> Toolchain {
+    pub fn debian(bindgen: crate::deps::Bindgen) -> Toolchain {
         Toolchain {
             rustc: RUSTC.into(),
             lib_src: RUST_LIB_SRC.into(),
             path_prefix: None,
+            bindgen,
         }
     }
 
@@ -167,8 +170,7 @@ impl Kernel {
     pub fn new(
         repo: &Path,
         cache: &Path,
-        src: PathBuf,
-        series: &str,
+        source: &Source,
         arch: Arch,
         toolchain: Toolchain,
         purpose: Purpose,
@@ -178,7 +180,14 @@ impl Kernel {
             fragment += &fs::read_to_string(repo.join(f))
                 .map_err(|e| crate::step::Error(format!("{f}: {e}")))?;
         }
-        let key = format!("{fragment}{}", toolchain.version()?);
+        // Debian's trees and the default bindgen add nothing, so their keys stay as they were.
+        let key = format!(
+            "{fragment}{}{}{}",
+            toolchain.version()?,
+            source.key,
+            toolchain.bindgen.pin
+        );
+        let series = &source.label;
         let out = cache.join("build").join(format!(
             "{}-{}-{series}-{:08x}",
             purpose.name(),
@@ -187,7 +196,7 @@ impl Kernel {
         ));
         Ok(Kernel {
             arch,
-            src,
+            src: source.tree.clone(),
             out,
             series: series.to_string(),
             toolchain,
@@ -208,7 +217,7 @@ impl Kernel {
             .arg("LLVM=1")
             .arg(format!("RUSTC={}", self.toolchain.rustc.display()))
             .arg(format!("HOSTRUSTC={}", self.toolchain.rustc.display()))
-            .arg(format!("BINDGEN={}", cargo_bin("bindgen").display()))
+            .arg(format!("BINDGEN={}", self.toolchain.bindgen.path.display()))
             .arg(format!("RUST_LIB_SRC={}", self.toolchain.lib_src.display()))
             .env("PATH", path);
         cmd

@@ -8,6 +8,7 @@ mod deps;
 mod kernel;
 mod qemu;
 mod rootfs;
+mod source;
 mod step;
 mod suite;
 
@@ -102,7 +103,12 @@ commands:
 
 options:
   --arch arm64|riscv64   target of `run` (default arm64)
-  --kernel SERIES        kernel series for `run` (default 7.3)
+  --kernel VERSION       a Debian linux-source series (7.3, the default, or 7.2), or a
+                         kernel.org release (7.1.9, 6.18.y) downloaded and checked against
+                         the sha256 pinned in board/common/patches/linux/linux.hash
+  --kernel-src DIR       an unpacked kernel tree of any version (6.18 or later); `test`
+                         then boots it on arm64 and riscv64 instead of the default targets
+  --bindgen VERSION      build the kernel with that bindgen-cli (cargo install --locked)
   --initramfs            `run`: boot with -kernel/-initrd instead of the disk image
   --only NAME            `test`: run only the targets whose name contains NAME
 ";
@@ -110,7 +116,10 @@ options:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut arch = Arch::Arm64;
-    let mut series = "7.3".to_string();
+    let mut choice = suite::Choice {
+        kernel: None,
+        bindgen: None,
+    };
     let mut initramfs = false;
     let mut only = None;
     let mut it = args.iter().skip(1);
@@ -120,9 +129,19 @@ fn main() -> ExitCode {
                 Some(a) => arch = a,
                 None => return usage_error("--arch takes arm64 or riscv64"),
             },
-            "--kernel" => match it.next() {
-                Some(s) => series = s.clone(),
-                None => return usage_error("--kernel takes a series such as 7.3"),
+            "--kernel" => match it.next().and_then(|s| source::KernelSpec::parse(s)) {
+                Some(k) => choice.kernel = Some(k),
+                None => return usage_error(
+                    "--kernel takes a Debian series (7.3) or a kernel.org release (7.1.9, 6.18.y)",
+                ),
+            },
+            "--kernel-src" => match it.next() {
+                Some(d) => choice.kernel = Some(source::KernelSpec::Tree(d.into())),
+                None => return usage_error("--kernel-src takes a kernel source directory"),
+            },
+            "--bindgen" => match it.next() {
+                Some(v) => choice.bindgen = Some(v.clone()),
+                None => return usage_error("--bindgen takes a bindgen-cli version such as 0.72.1"),
             },
             "--initramfs" => initramfs = true,
             "--only" => only = it.next().cloned(),
@@ -132,8 +151,8 @@ fn main() -> ExitCode {
     let repo = repo_dir();
     let cache = cache_dir();
     let result = match args.first().map(String::as_str) {
-        Some("run") => suite::run_demo(&repo, &cache, arch, &series, initramfs),
-        Some("test") => suite::run_tests(&repo, &cache, only.as_deref()),
+        Some("run") => suite::run_demo(&repo, &cache, arch, &choice, initramfs),
+        Some("test") => suite::run_tests(&repo, &cache, &choice, only.as_deref()),
         Some("setup") => deps::ensure_host(&mut deps::Apt::new(&cache)),
         _ => return usage_error("a command is needed"),
     };

@@ -4,6 +4,7 @@ use crate::deps::{self, Apt};
 use crate::kernel::{install_in_tree, Kernel, Purpose, Toolchain};
 use crate::qemu::{self, Guest, Media};
 use crate::rootfs::{self, Rootfs};
+use crate::source::{KernelSpec, Source};
 use crate::step::{fail, output, Result, Step};
 use crate::Arch;
 use std::fs;
@@ -24,22 +25,30 @@ struct Built {
     out_of_tree_warnings: Vec<String>,
 }
 
+/// What the user chose: the kernel source (Debian's 7.3 when not given) and bindgen.
+pub struct Choice {
+    pub kernel: Option<KernelSpec>,
+    pub bindgen: Option<String>,
+}
+
 fn build(
     repo: &Path,
     cache: &Path,
     apt: &mut Apt,
     arch: Arch,
-    series: &str,
+    source: &Source,
+    bindgen: &deps::Bindgen,
     kunit: bool,
 ) -> Result<Built> {
-    let src = deps::kernel_source(apt, cache, series)?;
-    install_in_tree(repo, &src)?;
+    install_in_tree(repo, &source.tree)?;
     let purpose = if kunit {
         Purpose::Kunit
     } else {
         Purpose::Image
     };
-    let kernel = Kernel::new(repo, cache, src, series, arch, Toolchain::debian(), purpose)?;
+    let series = source.label.as_str();
+    let toolchain = Toolchain::debian(bindgen.clone());
+    let kernel = Kernel::new(repo, cache, source, arch, toolchain, purpose)?;
     kernel.configure()?;
     kernel.build(&["Image", "modules"])?;
     let step = Step::new(format!(
@@ -140,12 +149,19 @@ pub fn run_demo(
     repo: &Path,
     cache: &Path,
     arch: Arch,
-    series: &str,
+    choice: &Choice,
     initramfs: bool,
 ) -> Result<()> {
     let mut apt = Apt::new(cache);
     deps::ensure_host(&mut apt)?;
-    let b = build(repo, cache, &mut apt, arch, series, false)?;
+    let spec = choice
+        .kernel
+        .clone()
+        .unwrap_or(KernelSpec::Debian(DEFAULT_SERIES.into()));
+    let source = Source::get(&spec, repo, cache, &mut apt)?;
+    let bindgen = deps::bindgen(cache, choice.bindgen.as_deref())?;
+    let b = build(repo, cache, &mut apt, arch, &source, &bindgen, false)?;
+    let series = source.label.as_str();
     let out = repo.join("output").join(arch.name());
     fs::create_dir_all(&out)?;
     copy(&b.kernel.image(), &out.join("Image"))?;
@@ -329,7 +345,15 @@ fn guest_suite(
 }
 
 /// rustfmt, and clippy on a tree prepared with rustup's toolchain (rustc-web has no clippy).
-fn lint(repo: &Path, cache: &Path, apt: &mut Apt, results: &mut Results, src: &Path) {
+fn lint(
+    repo: &Path,
+    cache: &Path,
+    apt: &mut Apt,
+    results: &mut Results,
+    source: &Source,
+    bindgen: &deps::Bindgen,
+) {
+    let src = &source.tree;
     let rustfmt = Command::new(deps::cargo_bin("rustfmt"))
         .args(["--check", "--edition", "2021", "--config-path"])
         .arg(src.join(".rustfmt.toml"))
@@ -359,16 +383,9 @@ fn lint(repo: &Path, cache: &Path, apt: &mut Apt, results: &mut Results, src: &P
             path_prefix: rustc.parent().map(Path::to_path_buf),
             rustc,
             lib_src,
+            bindgen: bindgen.clone(),
         };
-        let k = Kernel::new(
-            repo,
-            cache,
-            src.to_path_buf(),
-            "7.3",
-            Arch::Arm64,
-            toolchain,
-            Purpose::Lint,
-        )?;
+        let k = Kernel::new(repo, cache, source, Arch::Arm64, toolchain, Purpose::Lint)?;
         k.configure()?;
         k.prepare()?;
         // Module.symvers comes only with a full build; this tree is prepared for lints only.
@@ -389,44 +406,96 @@ fn lint(repo: &Path, cache: &Path, apt: &mut Apt, results: &mut Results, src: &P
         }
     })();
     results.record_result(
-        "module builds with CLIPPY=1 and no warnings, also its pre-7.3 code (arm64, Linux 7.3)",
+        &format!(
+            "module builds with CLIPPY=1 and no warnings, also its pre-7.3 code (arm64, Linux {})",
+            source.label
+        ),
         r,
     );
 }
 
-/// The targets of the suite: (architecture, kernel series, disk image boot, benchmark, KUnit
-/// kernel). The KUnit kernel adds `tests/linux-kunit.fragment`, so the module's suite runs at
-/// every load.
-const TARGETS: &[(Arch, &str, bool, bool, bool)] = &[
-    (Arch::Arm64, "7.3", false, true, false),
-    (Arch::Arm64, "7.3", true, false, false),
-    (Arch::Riscv64, "7.3", false, true, false),
-    (Arch::Riscv64, "7.3", true, false, false),
-    (Arch::Arm64, "7.2", false, false, false),
-    (Arch::Arm64, "7.3", false, false, true),
+/// The kernel series `run` and `test` use when no other is chosen.
+pub const DEFAULT_SERIES: &str = "7.3";
+
+/// One boot of the suite: architecture, kernel series (Debian's, unless the user chose a
+/// kernel), disk image boot, benchmark, KUnit kernel (adds `tests/linux-kunit.fragment`, so the
+/// module's suite runs at every load).
+struct Target {
+    arch: Arch,
+    series: &'static str,
+    disk: bool,
+    bench: bool,
+    kunit: bool,
+}
+
+const fn target(arch: Arch, series: &'static str, disk: bool, bench: bool, kunit: bool) -> Target {
+    Target {
+        arch,
+        series,
+        disk,
+        bench,
+        kunit,
+    }
+}
+
+const TARGETS: &[Target] = &[
+    target(Arch::Arm64, "7.3", false, true, false),
+    target(Arch::Arm64, "7.3", true, false, false),
+    target(Arch::Riscv64, "7.3", false, true, false),
+    target(Arch::Riscv64, "7.3", true, false, false),
+    target(Arch::Arm64, "7.2", false, false, false),
+    target(Arch::Arm64, "7.3", false, false, true),
 ];
 
-pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
+/// With `--kernel`/`--kernel-src`: that kernel (in place of the series named here) on both
+/// architectures, from the initramfs and from `sdcard.img`.
+const CHOSEN_KERNEL_TARGETS: &[Target] = &[
+    target(Arch::Arm64, DEFAULT_SERIES, false, false, false),
+    target(Arch::Arm64, DEFAULT_SERIES, true, false, false),
+    target(Arch::Riscv64, DEFAULT_SERIES, false, false, false),
+    target(Arch::Riscv64, DEFAULT_SERIES, true, false, false),
+];
+
+pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>) -> Result<()> {
     let mut apt = Apt::new(cache);
     deps::ensure_host(&mut apt)?;
     let logs = cache.join("logs");
     fs::create_dir_all(&logs)?;
+    let bindgen = deps::bindgen(cache, choice.bindgen.as_deref())?;
+    let chosen = match &choice.kernel {
+        Some(spec) => Some(Source::get(spec, repo, cache, &mut apt)?),
+        None => None,
+    };
+    let targets = if chosen.is_some() {
+        CHOSEN_KERNEL_TARGETS
+    } else {
+        TARGETS
+    };
     let mut results = Results::default();
     let mut built: Vec<Built> = Vec::new();
     let mut broken: Vec<(Arch, String, bool)> = Vec::new();
 
-    for &(arch, series, disk, bench, kunit) in TARGETS {
+    for t in targets {
+        let (arch, disk, bench, kunit) = (t.arch, t.disk, t.bench, t.kunit);
+        let series = match &chosen {
+            Some(s) => s.label.clone(),
+            None => t.series.to_string(),
+        };
         let media = if disk { "sdcard.img" } else { "initramfs" };
         let kind = if kunit { " kunit" } else { "" };
         let label = format!("{} {series}{kind} {media}", arch.name());
         if only.is_some_and(|o| !label.contains(o))
-            || broken.contains(&(arch, series.to_string(), kunit))
+            || broken.contains(&(arch, series.clone(), kunit))
         {
             continue;
         }
-        let same = |b: &&Built| b.arch == arch && b.series == series && b.kunit == kunit;
-        if !built.iter().any(|b| same(&b)) {
-            match build(repo, cache, &mut apt, arch, series, kunit) {
+        let same = |b: &Built| b.arch == arch && b.series == series && b.kunit == kunit;
+        if !built.iter().any(same) {
+            let source = match &chosen {
+                Some(s) => Ok(s.clone()),
+                None => Source::get(&KernelSpec::Debian(series.clone()), repo, cache, &mut apt),
+            };
+            match source.and_then(|s| build(repo, cache, &mut apt, arch, &s, &bindgen, kunit)) {
                 Ok(b) => {
                     let name = format!(
                         "{} {series}{kind}: the module builds out of tree without warnings",
@@ -445,15 +514,12 @@ pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
                         false,
                         &e.0,
                     );
-                    broken.push((arch, series.to_string(), kunit));
+                    broken.push((arch, series.clone(), kunit));
                     continue;
                 }
             }
         }
-        let b = built
-            .iter()
-            .find(|b| b.arch == arch && b.series == series)
-            .expect("built above");
+        let b = built.iter().find(|b| same(b)).expect("built above");
         let step = Step::new(format!("Testing {label} in QEMU"));
         let r = guest_suite(b, disk, bench, &label, &logs, &mut results);
         if let Err(e) = r {
@@ -464,8 +530,17 @@ pub fn run_tests(repo: &Path, cache: &Path, only: Option<&str>) -> Result<()> {
 
     if only.is_none_or(|o| "lint".contains(o)) {
         let step = Step::new("Lints: rustfmt and clippy");
-        match deps::kernel_source(&mut apt, cache, "7.3") {
-            Ok(src) => lint(repo, cache, &mut apt, &mut results, &src),
+        let source = match &chosen {
+            Some(s) => Ok(s.clone()),
+            None => Source::get(
+                &KernelSpec::Debian(DEFAULT_SERIES.into()),
+                repo,
+                cache,
+                &mut apt,
+            ),
+        };
+        match source {
+            Ok(src) => lint(repo, cache, &mut apt, &mut results, &src, &bindgen),
             Err(e) => results.record("lint: kernel source", false, &e.0),
         }
         step.done();
