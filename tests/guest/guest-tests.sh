@@ -3,13 +3,22 @@
 # In-guest tests of rust_sample and its init script. Prints one "ok - NAME" or
 # "not ok - NAME" line per test, then "guest: N passed, N failed".
 # With --bench, also prints the throughput of /dev/rust-sample against
-# /dev/urandom (not a test).
+# /dev/urandom (not a test). With --kunit, the kernel is one built with
+# tests/linux-kunit.fragment and the module's KUnit report must be there.
 
 DEV=/dev/rust-sample
 INIT=/etc/init.d/S50rustsample
 OUT_OF_TREE=/usr/lib/rustsample/out-of-tree/rust_sample.ko
 passed=0
 failed=0
+bench=
+kunit=
+for arg; do
+	case $arg in
+	--bench) bench=1 ;;
+	--kunit) kunit=1 ;;
+	esac
+done
 
 run() {
 	name=$1
@@ -130,8 +139,7 @@ dmesg_clean() {
 }
 
 run "init script loaded the module" loaded_by_init_script
-# Only kernels built with tests/linux-kunit.fragment have KUnit.
-if [ -d /sys/module/kunit ]; then
+if [ -n "$kunit" ]; then
 	run "the module's KUnit suite passed at load" kunit_suite_passed
 fi
 run "/dev/rust-sample is a 0444 character device" device_node_is_read_only
@@ -146,7 +154,7 @@ run "init script reports a failed load" init_script_reports_failure
 run "out-of-tree build loads and reads" out_of_tree_module
 run "dmesg has no WARNING, BUG or Oops" dmesg_clean
 
-if [ "$1" = "--bench" ]; then
+if [ -n "$bench" ]; then
 	devcheck bench "$DEV" /dev/urandom
 fi
 echo "guest: $passed passed, $failed failed"

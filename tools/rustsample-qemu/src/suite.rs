@@ -328,10 +328,13 @@ fn guest_suite(
         true,
         "",
     );
-    let cmd = format!(
-        "sh /usr/lib/rustsample/guest-tests.sh{}",
-        if bench { " --bench" } else { "" }
-    );
+    let mut cmd = "sh /usr/lib/rustsample/guest-tests.sh".to_string();
+    if bench {
+        cmd += " --bench";
+    }
+    if b.kunit {
+        cmd += " --kunit";
+    }
     let (lines, status) = guest.run(&cmd, Duration::from_secs(1800), |_| {})?;
     let count = results.parse_guest(label, &lines);
     guest.power_off()?;
