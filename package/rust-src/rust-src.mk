@@ -36,7 +36,7 @@ $(eval $(host-generic-package))
 ifeq ($(BR2_LINUX_KERNEL_RUST),y)
 ifneq ($(BR_BUILDING)$(filter source %-source legal-info %-legal-info,$(MAKECMDGOALS)),)
 ifeq ($(shell grep -hs ' $(RUST_SRC_SOURCE)$$' $(HOST_RUST_SRC_HASH_FILES)),)
-$(error No hash for $(RUST_SRC_SOURCE), the Rust library sources of Rust $(RUST_SRC_VERSION): add the sha256 from https://static.rust-lang.org/dist/$(RUST_SRC_SOURCE).sha256 to $(HOST_RUST_SRC_PKGDIR)rust-src.hash)
+$(error No hash for $(RUST_SRC_SOURCE), the Rust library sources of Rust $(RUST_SRC_VERSION): add the sha256 from https://static.rust-lang.org/dist/$(RUST_SRC_SOURCE).sha256 to $(HOST_RUST_SRC_PKGDIR)/rust-src.hash)
 endif
 endif
 endif
