@@ -10,6 +10,13 @@
  *   devcheck stats DEV       FIPS 140-2 and NIST SP 800-22 checks on >= 1 MiB
  *   devcheck bench DEV REF   throughput of DEV against REF, side by side, as ratios
  *
+ * For the debug kernel (KASAN, lockdep, kmemleak, failslab):
+ *   devcheck race DEV N      N unload/load cycles of rust_sample while readers open,
+ *                            read and close in a loop on every CPU
+ *   devcheck mixed DEV       readers and writers at once on every CPU
+ *   devcheck failslab DEV    with failslab armed for this task, reads that need an
+ *                            allocation fail with ENOMEM; reads work again afterwards
+ *
  * Exit status 0 when every check passed; each failure is printed as "FAIL: ...".
  */
 #define _GNU_SOURCE
@@ -23,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -411,6 +419,185 @@ static int bench(const char *dev, const char *ref)
 	return 0;
 }
 
+/* ---- Debug-kernel checks ------------------------------------------------ */
+
+static volatile int racing;
+
+struct racer {
+	const char *dev;
+	long reads, absent, failed;
+	char why[128];
+};
+
+/*
+ * Opens, reads and closes until told to stop. While the module is away the
+ * node is gone (ENOENT) or has no driver (ENODEV, ENXIO); anything else, or a
+ * short read from an open file, is a failure.
+ */
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	static __thread unsigned char buf[4096];
+
+	for (long i = 0; racing; i++) {
+		size_t len = i % 2 ? sizeof(buf) : 64;
+		int fd = open(r->dev, O_RDONLY);
+		ssize_t got;
+
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENODEV || errno == ENXIO) {
+				r->absent++;
+				continue;
+			}
+			snprintf(r->why, sizeof(r->why), "open: %s", strerror(errno));
+			r->failed++;
+			continue;
+		}
+		got = read(fd, buf, len);
+		if (got != (ssize_t)len) {
+			snprintf(r->why, sizeof(r->why), "read(%zu) returned %zd (%s)", len, got,
+				 got < 0 ? strerror(errno) : "short");
+			r->failed++;
+		} else {
+			r->reads++;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static int check_race(const char *dev, int cycles)
+{
+	enum { RACERS = 2 };
+	static struct racer racers[RACERS];
+	pthread_t tid[RACERS];
+	long busy = 0;
+	int done = 0;
+
+	racing = 1;
+	for (int i = 0; i < RACERS; i++) {
+		racers[i].dev = dev;
+		pthread_create(&tid[i], NULL, racer_main, &racers[i]);
+	}
+	while (done < cycles) {
+		/* rmmod refuses while a racer holds the file open: try again. */
+		if (syscall(SYS_delete_module, "rust_sample", O_NONBLOCK) != 0) {
+			CHECK(errno == EWOULDBLOCK || errno == EAGAIN, "delete_module: %s",
+			      strerror(errno));
+			if (errno != EWOULDBLOCK && errno != EAGAIN)
+				break;
+			if (++busy > 100000) {
+				CHECK(0, "rmmod refused %ld times in a row", busy);
+				break;
+			}
+			usleep(100);
+			continue;
+		}
+		if (system("modprobe rust_sample") != 0) {
+			CHECK(0, "modprobe failed after %d cycles", done);
+			break;
+		}
+		done++;
+	}
+	racing = 0;
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(!racers[i].failed, "racer %d: %ld failures, last: %s", i, racers[i].failed,
+		      racers[i].why);
+		CHECK(racers[i].reads > 0, "racer %d never read", i);
+	}
+	printf("%d unload/load cycles; racers read %ld and %ld times, found no device %ld and "
+	       "%ld times; rmmod refused %ld times\n",
+	       done, racers[0].reads, racers[1].reads, racers[0].absent, racers[1].absent, busy);
+	return 0;
+}
+
+struct mixer {
+	const char *dev;
+	int writer, ok;
+};
+
+static void *mixer_main(void *arg)
+{
+	struct mixer *m = arg;
+	static __thread unsigned char buf[16384];
+	int fd = open(m->dev, m->writer ? O_WRONLY : O_RDONLY);
+
+	m->ok = fd >= 0;
+	for (int i = 0; m->ok && i < 64; i++) {
+		size_t len = (size_t)1 << (6 + i % 9); /* 64 B to 16 KiB */
+
+		m->ok = (m->writer ? write(fd, buf, len) : read(fd, buf, len)) == (ssize_t)len;
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int check_mixed(const char *dev)
+{
+	enum { MIXERS = 4 };
+	static struct mixer mixers[MIXERS];
+	pthread_t tid[MIXERS];
+
+	for (int i = 0; i < MIXERS; i++) {
+		mixers[i] = (struct mixer){ .dev = dev, .writer = i % 2 };
+		pthread_create(&tid[i], NULL, mixer_main, &mixers[i]);
+	}
+	for (int i = 0; i < MIXERS; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(mixers[i].ok, "%s %d got a short count or an error",
+		      mixers[i].writer ? "writer" : "reader", i);
+	}
+	printf("%d readers and %d writers x 64 transfers of 64 B to 16 KiB\n", MIXERS / 2,
+	       MIXERS / 2);
+	return 0;
+}
+
+/*
+ * Expects /sys/kernel/debug/failslab set up to fail every slab allocation of
+ * tasks that ask for it (task-filter, probability 100, ignore-gfp-wait N).
+ */
+static int check_failslab(const char *dev)
+{
+	static unsigned char buf[1 << 20];
+	int fd = open_dev(dev, O_RDONLY);
+	int ctl = open_dev("/proc/thread-self/make-it-fail", O_WRONLY);
+	const size_t sizes[] = { 4096, 65, 1 << 20 };
+	ssize_t got, small;
+	int err;
+
+	/* From here on, every slab allocation of this task fails. */
+	if (write(ctl, "1", 1) != 1) {
+		CHECK(0, "make-it-fail: %s", strerror(errno));
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		got = read(fd, buf, sizes[i]);
+		err = errno;
+		CHECK((got < 0 && err == ENOMEM) || (got > 0 && (size_t)got < sizes[i]),
+		      "read(%zu) under failslab returned %zd (%s), want ENOMEM or a short count",
+		      sizes[i], got, got < 0 ? strerror(err) : "count");
+	}
+	/* Reads of one block use the stack and need no allocation. */
+	small = read(fd, buf, 16);
+	err = errno;
+	if (write(ctl, "0", 1) != 1)
+		CHECK(0, "make-it-fail: %s", strerror(errno));
+	CHECK(small == 16, "read(16) under failslab returned %zd (%s)", small,
+	      small < 0 ? strerror(err) : "count");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		got = read(fd, buf, sizes[i]);
+		CHECK(got == (ssize_t)sizes[i], "read(%zu) after failslab returned %zd (%s)",
+		      sizes[i], got, got < 0 ? strerror(errno) : "short");
+	}
+	printf("under failslab: ENOMEM for reads that allocate, 16 B read fine; all sizes work "
+	       "afterwards\n");
+	close(ctl);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -431,9 +618,16 @@ int main(int argc, char **argv)
 		check_stats(dev);
 	else if (!strcmp(cmd, "bench") && argc > 3)
 		bench(dev, argv[3]);
+	else if (!strcmp(cmd, "race") && argc > 3)
+		check_race(dev, atoi(argv[3]));
+	else if (!strcmp(cmd, "mixed"))
+		check_mixed(dev);
+	else if (!strcmp(cmd, "failslab"))
+		check_failslab(dev);
 	else {
 		fprintf(stderr, "usage: devcheck sizes|fault|signal|threads|write|stats DEV\n"
-				"       devcheck bench DEV REF\n");
+				"       devcheck bench DEV REF\n"
+				"       devcheck race DEV CYCLES | mixed DEV | failslab DEV\n");
 		return 2;
 	}
 	return failures ? 1 : 0;

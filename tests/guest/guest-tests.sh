@@ -5,6 +5,10 @@
 # With --bench, also prints the throughput of /dev/rust-sample against
 # /dev/urandom (not a test). With --kunit, the kernel is one built with
 # tests/linux-kunit.fragment and the module's KUnit report must be there.
+# With --debug, the kernel is one built with tests/linux-debug.fragment
+# (KASAN, lockdep, kmemleak, UBSAN, failslab): unload races, readers and
+# writers at once, fault injection and a kmemleak scan run too, and any
+# sanitizer report fails the run.
 
 DEV=/dev/rust-sample
 INIT=/etc/init.d/S50rustsample
@@ -13,10 +17,13 @@ passed=0
 failed=0
 bench=
 kunit=
+debug=
+DEBUGFS=/sys/kernel/debug
 for arg; do
 	case $arg in
 	--bench) bench=1 ;;
 	--kunit) kunit=1 ;;
+	--debug) debug=1 ;;
 	esac
 done
 
@@ -134,8 +141,48 @@ kunit_suite_passed() {
 	echo "$report" | grep -q 'pass:[1-9][0-9]* fail:0 skip:0'
 }
 
+# Kernel reports of a bug: oopses and warnings, KASAN and kmemleak ("BUG:"),
+# UBSAN, lockdep, list and other data corruption.
+SPLAT='WARNING:|BUG:|Oops|Call trace|Unable to handle|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|corruption|unreferenced object|sleeping function called'
+
 dmesg_clean() {
-	! dmesg | grep -E 'WARNING:|BUG:|Oops|Call trace|Unable to handle'
+	# The report with what follows it: the stack that says where.
+	! dmesg | grep -E -A 24 "$SPLAT" | head -n 120 | grep .
+}
+
+debugfs_mounted() {
+	grep -q " $DEBUGFS debugfs " /proc/mounts || mount -t debugfs debugfs "$DEBUGFS"
+}
+
+unload_races_readers() {
+	devcheck race "$DEV" 200
+}
+
+failslab_makes_reads_fail_cleanly() {
+	debugfs_mounted || return 1
+	f=$DEBUGFS/failslab
+	# Every slab allocation of a task that asks for it, sleeping ones too, quietly.
+	echo Y > "$f/task-filter" && echo N > "$f/ignore-gfp-wait" &&
+		echo 0 > "$f/verbose" && echo 0 > "$f/space" &&
+		echo -1 > "$f/times" && echo 1 > "$f/interval" &&
+		echo 100 > "$f/probability" || return 1
+	devcheck failslab "$DEV"
+	status=$?
+	echo 0 > "$f/probability"
+	return $status
+}
+
+kmemleak_finds_nothing() {
+	debugfs_mounted || return 1
+	# Objects younger than 5 s are not reported; a second scan confirms.
+	sleep 6
+	echo scan > "$DEBUGFS/kmemleak" && sleep 1 && echo scan > "$DEBUGFS/kmemleak" || return 1
+	leaks=$(cat "$DEBUGFS/kmemleak")
+	if echo "$leaks" | grep -q rust_sample; then
+		echo "$leaks" | head -n 60
+		return 1
+	fi
+	echo "no leak in rust_sample ($(echo "$leaks" | grep -c 'unreferenced object') elsewhere)"
 }
 
 run "init script loaded the module" loaded_by_init_script
@@ -152,7 +199,13 @@ run "20 load/unload cycles" load_unload_cycles
 run "init script start/stop/restart/reload" init_script_actions
 run "init script reports a failed load" init_script_reports_failure
 run "out-of-tree build loads and reads" out_of_tree_module
-run "dmesg has no WARNING, BUG or Oops" dmesg_clean
+if [ -n "$debug" ]; then
+	run "200 unload/load cycles with readers racing" unload_races_readers
+	run "devcheck mixed (readers and writers on every CPU)" devcheck mixed "$DEV"
+	run "failslab: reads fail with ENOMEM, then work" failslab_makes_reads_fail_cleanly
+	run "kmemleak reports nothing from rust_sample" kmemleak_finds_nothing
+fi
+run "dmesg has no WARNING, BUG, Oops or sanitizer report" dmesg_clean
 
 if [ -n "$bench" ]; then
 	devcheck bench "$DEV" /dev/urandom

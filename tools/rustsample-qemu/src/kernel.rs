@@ -143,8 +143,9 @@ pub enum Purpose {
     Image,
     /// Prepared only, for clippy.
     Lint,
-    /// The board kernel plus `tests/linux-kunit.fragment`: the module's KUnit suite runs at load.
-    Kunit,
+    /// The board kernel plus `tests/linux-kunit.fragment` (the module's KUnit suite runs at
+    /// load) and `tests/linux-debug.fragment` (KASAN, lockdep, kmemleak, UBSAN, failslab).
+    Debug,
 }
 
 impl Purpose {
@@ -152,14 +153,14 @@ impl Purpose {
         match self {
             Purpose::Image => "image",
             Purpose::Lint => "lint",
-            Purpose::Kunit => "kunit",
+            Purpose::Debug => "debug",
         }
     }
 
     fn fragments(self, arch: Arch) -> Vec<&'static str> {
         let mut f = vec!["board/common/linux-rustsample.fragment", arch.fragment()];
-        if self == Purpose::Kunit {
-            f.push("tests/linux-kunit.fragment");
+        if self == Purpose::Debug {
+            f.extend(["tests/linux-kunit.fragment", "tests/linux-debug.fragment"]);
         }
         f
     }
