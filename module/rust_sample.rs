@@ -7,7 +7,7 @@
 //! reads stop with a short count at a pending signal, checked once per page together with a
 //! reschedule point. Writes are mixed into the pool without crediting entropy, like urandom's.
 
-use core::cmp::min;
+use core::{cmp::min, mem::MaybeUninit};
 use kernel::{
     bindings, c_str,
     fs::{File, Kiocb},
@@ -25,10 +25,14 @@ module! {
     license: "GPL",
 }
 
-/// Reads up to this size use a buffer on the stack; larger ones one page on the heap.
+/// Reads up to this size are served in one step from a buffer on the stack; larger ones from a
+/// heap buffer of the read's size, up to a page.
 ///
-/// 64 bytes is one ChaCha block, what urandom generates per step.
-const SMALL_READ: usize = 64;
+/// Four ChaCha blocks: an allocation would cost more than the bytes, and the frame stays small.
+const STACK_READ: usize = 256;
+
+/// Writes are mixed into the pool one ChaCha block at a time, as urandom does.
+const WRITE_BLOCK: usize = 64;
 
 #[pin_data]
 struct RustSampleModule {
@@ -63,19 +67,24 @@ impl MiscDevice for RustSample {
         if len == 0 {
             return Ok(0);
         }
-        if len <= SMALL_READ {
-            // One block: no loop and no signal check, as in urandom's short-read path.
-            let mut block = [0u8; SMALL_READ];
-            let chunk = &mut block[..len];
-            fill_random(chunk);
+        // Neither buffer is zeroed first: the CRNG writes every byte before it is read.
+        let copied = if len <= STACK_READ {
+            // No loop and no signal check: urandom checks once per page.
+            let mut block = [MaybeUninit::<u8>::uninit(); STACK_READ];
+            let chunk = fill_random_uninit(&mut block[..len]);
             let copied = iov.copy_to_iter(chunk);
             wipe(chunk);
-            return if copied == 0 { Err(EFAULT) } else { Ok(copied) };
-        }
-        let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
-        match read_random(iov, &mut page) {
-            0 => Err(EFAULT),
-            copied => Ok(copied),
+            copied
+        } else {
+            let size = min(len, PAGE_SIZE);
+            let mut buf = KVec::<u8>::with_capacity(size, GFP_KERNEL)?;
+            let first = fill_random_uninit(&mut buf.spare_capacity_mut()[..size]);
+            read_random(iov, first)
+        };
+        if copied == 0 {
+            Err(EFAULT)
+        } else {
+            Ok(copied)
         }
     }
 
@@ -83,10 +92,11 @@ impl MiscDevice for RustSample {
         if iov.is_empty() {
             return Ok(0);
         }
-        let mut block = [0u8; SMALL_READ];
+        let mut block = [0u8; WRITE_BLOCK];
         let mut mixed = 0;
         loop {
-            let copied = iov.copy_from_iter(&mut block);
+            // Never more than asked for; `min` lets the compiler drop the panicking bounds check.
+            let copied = min(iov.copy_from_iter(&mut block), WRITE_BLOCK);
             mix_into_pool(&block[..copied]);
             mixed += copied;
             if iov.is_empty() || copied != block.len() {
@@ -105,22 +115,23 @@ impl MiscDevice for RustSample {
     }
 }
 
-/// Fills `iov` with random bytes, generated `buf.len()` at a time, and returns how many were
-/// copied. Stops early on a fault or, at a page boundary, on a pending signal. Wipes `buf`.
+/// Copies random bytes to `iov` through `buf`, which holds fresh ones on entry and is refilled
+/// for each further chunk, and returns how many were copied. Stops early on a fault or, at a page
+/// boundary, on a pending signal. Wipes `buf`.
 fn read_random(iov: &mut IovIterDest<'_>, buf: &mut [u8]) -> usize {
     let mut copied = 0;
     loop {
         let len = min(iov.len(), buf.len());
-        let chunk = &mut buf[..len];
-        fill_random(chunk);
-        let n = iov.copy_to_iter(chunk);
+        let n = iov.copy_to_iter(&buf[..len]);
         copied += n;
-        if iov.is_empty() || n != chunk.len() {
+        if iov.is_empty() || n != len {
             break;
         }
         if copied % PAGE_SIZE == 0 && !may_continue() {
             break;
         }
+        let next = min(iov.len(), buf.len());
+        fill_random(&mut buf[..next]);
     }
     wipe(buf);
     copied
@@ -153,6 +164,17 @@ fn fill_random(buf: &mut [u8]) {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `get_random_bytes` may be called
     // from any context and writes exactly that many bytes.
     unsafe { bindings::get_random_bytes(buf.as_mut_ptr().cast(), buf.len()) };
+}
+
+/// Fills uninitialised `buf` from the kernel's CRNG and returns it as bytes.
+#[inline]
+fn fill_random_uninit(buf: &mut [MaybeUninit<u8>]) -> &mut [u8] {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `get_random_bytes` may be called
+    // from any context and writes exactly that many bytes.
+    unsafe { bindings::get_random_bytes(buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: Every byte of `buf` was written just above, and `MaybeUninit<u8>` has the layout
+    // of `u8`.
+    unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) }
 }
 
 /// Mixes `buf` into the entropy pool without crediting entropy, as writes to urandom do.

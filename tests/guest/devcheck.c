@@ -382,7 +382,10 @@ static int bench(const char *dev, const char *ref)
 {
 	static const struct {
 		size_t size, total;
-	} cases[] = { { 16, 1 << 20 }, { 4096, 16 << 20 }, { 1 << 20, 32 << 20 } };
+	} cases[] = {
+		{ 16, 1 << 20 },   { 64, 2 << 20 },    { 256, 4 << 20 },
+		{ 4096, 16 << 20 }, { 65536, 32 << 20 }, { 1 << 20, 32 << 20 },
+	};
 	enum { REPS = 9, SLICES = 16 };
 	unsigned char *buf = malloc(1 << 20);
 	int fd = open_dev(dev, O_RDONLY), rfd = open_dev(ref, O_RDONLY);
