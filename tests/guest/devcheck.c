@@ -566,7 +566,8 @@ static int check_failslab(const char *dev)
 	static unsigned char buf[1 << 20];
 	int fd = open_dev(dev, O_RDONLY);
 	int ctl = open_dev("/proc/thread-self/make-it-fail", O_WRONLY);
-	const size_t sizes[] = { 4096, 65, 1 << 20 };
+	/* Reads over 256 bytes allocate their buffer; shorter ones use the stack. */
+	const size_t sizes[] = { 4096, 257, 1 << 20 };
 	ssize_t got, small;
 	int err;
 
@@ -582,20 +583,19 @@ static int check_failslab(const char *dev)
 		      "read(%zu) under failslab returned %zd (%s), want ENOMEM or a short count",
 		      sizes[i], got, got < 0 ? strerror(err) : "count");
 	}
-	/* Reads of one block use the stack and need no allocation. */
-	small = read(fd, buf, 16);
+	small = read(fd, buf, 256);
 	err = errno;
 	if (write(ctl, "0", 1) != 1)
 		CHECK(0, "make-it-fail: %s", strerror(errno));
-	CHECK(small == 16, "read(16) under failslab returned %zd (%s)", small,
+	CHECK(small == 256, "read(256) under failslab returned %zd (%s)", small,
 	      small < 0 ? strerror(err) : "count");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		got = read(fd, buf, sizes[i]);
 		CHECK(got == (ssize_t)sizes[i], "read(%zu) after failslab returned %zd (%s)",
 		      sizes[i], got, got < 0 ? strerror(errno) : "short");
 	}
-	printf("under failslab: ENOMEM for reads that allocate, 16 B read fine; all sizes work "
-	       "afterwards\n");
+	printf("under failslab: ENOMEM for reads of 257 B to 1 MiB, 256 B read fine; all sizes "
+	       "work afterwards\n");
 	close(ctl);
 	close(fd);
 	return 0;

@@ -32,6 +32,8 @@ run() {
 	shift
 	if out=$("$@" 2>&1); then
 		echo "ok - $name"
+		# The last line says what was measured.
+		[ -z "$out" ] || echo "$out" | tail -n 1 | sed 's/^/#   /'
 		passed=$((passed + 1))
 	else
 		echo "not ok - $name"
