@@ -27,13 +27,20 @@ define RUSTSAMPLE_COPY_LICENSE
 endef
 RUSTSAMPLE_POST_RSYNC_HOOKS += RUSTSAMPLE_COPY_LICENSE
 
-# The init script loads a module, and unloads it on stop: it must be a
-# loadable module, whatever the kernel configuration says. CONFIG_RUST
+# The kernel options of the module are written once, in
+# board/common/linux-rustsample.fragment, which the Yocto layer and the
+# offline QEMU loop use too: a loadable rust_sample (the init script
+# loads it, and unloads it on stop) and module unloading. CONFIG_RUST
 # comes with BR2_LINUX_KERNEL_RUST, CONFIG_MODULES with
 # BR2_LINUX_NEEDS_MODULES (see Config.in).
+RUSTSAMPLE_KCONFIG_OPTS = \
+	$(filter-out CONFIG_RUST=% CONFIG_MODULES=%, \
+		$(shell grep -E '^CONFIG_[A-Z0-9_]+=[^ ]+$$' \
+			$(BR2_EXTERNAL_RUSTSAMPLE_PATH)/board/common/linux-rustsample.fragment))
+
 define RUSTSAMPLE_LINUX_CONFIG_FIXUPS
-	$(call KCONFIG_SET_OPT,CONFIG_RUST_SAMPLE,m)
-	$(call KCONFIG_ENABLE_OPT,CONFIG_MODULE_UNLOAD)
+	$(foreach opt,$(RUSTSAMPLE_KCONFIG_OPTS),\
+		$(call KCONFIG_SET_OPT,$(firstword $(subst =, ,$(opt))),$(lastword $(subst =, ,$(opt))))$(sep))
 endef
 
 define RUSTSAMPLE_INSTALL_INIT_SYSV
