@@ -181,9 +181,13 @@ impl Kernel {
             fragment += &fs::read_to_string(repo.join(f))
                 .map_err(|e| crate::step::Error(format!("{f}: {e}")))?;
         }
-        // Debian's trees and the default bindgen add nothing, so their keys stay as they were.
+        // The options the fragments set, not their text: a comment edit rebuilds nothing.
+        let options: String = parse_config(&fragment)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
         let key = format!(
-            "{fragment}{}{}{}",
+            "{options}{}{}{}",
             toolchain.version()?,
             source.key,
             toolchain.bindgen.pin
