@@ -31,6 +31,7 @@ BR2_PACKAGE_RUSTSAMPLE_TESTS=y
 BR2_SYSTEM_DHCP=""
 """
 
+
 def defconfig(name):
     with open(os.path.join(BR2_EXTERNAL, "configs", name)) as f:
         return f.read() + TEST_CONFIG
