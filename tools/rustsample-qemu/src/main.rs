@@ -19,6 +19,8 @@ use std::process::ExitCode;
 pub enum Arch {
     Arm64,
     Riscv64,
+    /// ARM64 on QEMU's Raspberry Pi 4 B machine: the board's own kernel and device tree.
+    Raspi4b,
 }
 
 impl Arch {
@@ -26,11 +28,19 @@ impl Arch {
         match self {
             Arch::Arm64 => "arm64",
             Arch::Riscv64 => "riscv64",
+            Arch::Raspi4b => "raspi4b",
+        }
+    }
+    /// The Debian architecture of its userland.
+    pub fn deb_arch(self) -> &'static str {
+        match self {
+            Arch::Arm64 | Arch::Raspi4b => "arm64",
+            Arch::Riscv64 => "riscv64",
         }
     }
     pub fn kernel_arch(self) -> &'static str {
         match self {
-            Arch::Arm64 => "arm64",
+            Arch::Arm64 | Arch::Raspi4b => "arm64",
             Arch::Riscv64 => "riscv",
         }
     }
@@ -38,42 +48,52 @@ impl Arch {
         match self {
             Arch::Arm64 => "board/qemu-aarch64-virt",
             Arch::Riscv64 => "board/qemu-riscv64-virt",
+            Arch::Raspi4b => "board/raspberrypi4-64",
         }
     }
     pub fn fragment(self) -> &'static str {
         match self {
             Arch::Arm64 => "board/qemu-aarch64-virt/linux.fragment",
             Arch::Riscv64 => "board/qemu-riscv64-virt/linux.fragment",
+            Arch::Raspi4b => "board/raspberrypi4-64/linux-minimal.fragment",
         }
     }
     pub fn image_path(self) -> &'static str {
         match self {
-            Arch::Arm64 => "arch/arm64/boot/Image",
+            Arch::Arm64 | Arch::Raspi4b => "arch/arm64/boot/Image",
             Arch::Riscv64 => "arch/riscv/boot/Image",
         }
     }
     pub fn gnu_triple(self) -> &'static str {
         match self {
-            Arch::Arm64 => "aarch64-linux-gnu",
+            Arch::Arm64 | Arch::Raspi4b => "aarch64-linux-gnu",
             Arch::Riscv64 => "riscv64-linux-gnu",
         }
     }
     pub fn console(self) -> &'static str {
         match self {
-            Arch::Arm64 => "ttyAMA0",
+            Arch::Arm64 | Arch::Raspi4b => "ttyAMA0",
             Arch::Riscv64 => "ttyS0",
         }
     }
     pub fn u_boot(self) -> &'static str {
         match self {
-            Arch::Arm64 => "qemu_arm64/u-boot.bin",
+            Arch::Arm64 | Arch::Raspi4b => "qemu_arm64/u-boot.bin",
             Arch::Riscv64 => "qemu-riscv64_smode/u-boot.bin",
+        }
+    }
+    /// The device tree the kernel build makes for the board, where QEMU does not make one.
+    pub fn dtb(self) -> Option<&'static str> {
+        match self {
+            Arch::Raspi4b => Some("broadcom/bcm2711-rpi-4-b.dtb"),
+            _ => None,
         }
     }
     fn parse(s: &str) -> Option<Arch> {
         match s {
             "arm64" | "aarch64" => Some(Arch::Arm64),
             "riscv64" | "riscv" => Some(Arch::Riscv64),
+            "raspi4b" => Some(Arch::Raspi4b),
             _ => None,
         }
     }
@@ -102,7 +122,8 @@ commands:
   setup  only install what is missing
 
 options:
-  --arch arm64|riscv64   target of `run` (default arm64)
+  --arch arm64|riscv64|raspi4b
+                         target of `run` (default arm64; raspi4b: QEMU's Raspberry Pi 4 B)
   --kernel VERSION       a Debian linux-source series (7.3, the default, or 7.2), or a
                          kernel.org release (7.1.9, 6.18.y) downloaded and checked against
                          the sha256 pinned in board/common/patches/linux/linux.hash
@@ -127,7 +148,7 @@ fn main() -> ExitCode {
         match a.as_str() {
             "--arch" => match it.next().and_then(|s| Arch::parse(s)) {
                 Some(a) => arch = a,
-                None => return usage_error("--arch takes arm64 or riscv64"),
+                None => return usage_error("--arch takes arm64, riscv64 or raspi4b"),
             },
             "--kernel" => match it.next().and_then(|s| source::KernelSpec::parse(s)) {
                 Some(k) => choice.kernel = Some(k),

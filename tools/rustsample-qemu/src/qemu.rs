@@ -15,8 +15,19 @@ pub const OPENSBI: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic
 
 /// What the guest boots from.
 pub enum Media<'a> {
-    /// `-kernel` + `-initrd`, no bootloader.
-    Initramfs { kernel: &'a Path, initrd: &'a Path },
+    /// `-kernel` + `-initrd` (+ `-dtb` where QEMU makes no device tree), no bootloader.
+    Initramfs {
+        kernel: &'a Path,
+        initrd: &'a Path,
+        dtb: Option<&'a Path>,
+    },
+    /// The disk image as the Raspberry Pi 4's SD card (EMMC2), with the kernel and device tree
+    /// loaded by QEMU as the board's firmware would: QEMU cannot run that firmware.
+    SdCard {
+        kernel: &'a Path,
+        dtb: &'a Path,
+        image: &'a Path,
+    },
     /// The disk image on virtio-blk, started by U-Boot (on riscv64 under OpenSBI).
     Disk { image: &'a Path, u_boot: &'a Path },
 }
@@ -26,37 +37,67 @@ pub fn command_line(arch: Arch, media: &Media) -> Vec<String> {
     let mut a: Vec<String> = match arch {
         Arch::Arm64 => vec!["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57"],
         Arch::Riscv64 => vec!["qemu-system-riscv64", "-M", "virt", "-bios", OPENSBI],
+        // The board's fixed 4 CPUs and 2 GiB; no network or virtio devices.
+        Arch::Raspi4b => vec!["qemu-system-aarch64", "-M", "raspi4b"],
     }
     .into_iter()
     .map(String::from)
     .collect();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    a.extend(s(&[
-        "-smp",
-        "2",
-        "-m",
-        "1024",
-        "-nic",
-        "none",
-        "-device",
-        "virtio-rng-device",
-    ]));
+    if arch != Arch::Raspi4b {
+        a.extend(s(&[
+            "-smp",
+            "2",
+            "-m",
+            "1024",
+            "-nic",
+            "none",
+            "-device",
+            "virtio-rng-device",
+        ]));
+    }
     match media {
-        Media::Initramfs { kernel, initrd } => {
+        Media::Initramfs {
+            kernel,
+            initrd,
+            dtb,
+        } => {
             a.extend(s(&[
                 "-kernel",
                 &kernel.to_string_lossy(),
                 "-initrd",
                 &initrd.to_string_lossy(),
             ]));
+            if let Some(dtb) = dtb {
+                a.extend(s(&["-dtb", &dtb.to_string_lossy()]));
+            }
             a.extend(s(&[
                 "-append",
                 &format!("console={} panic=-1", arch.console()),
             ]));
         }
+        Media::SdCard { kernel, dtb, image } => {
+            a.extend(s(&[
+                "-kernel",
+                &kernel.to_string_lossy(),
+                "-dtb",
+                &dtb.to_string_lossy(),
+                "-drive",
+                &format!("file={},if=none,format=raw,id=sd0", image.display()),
+                // The first SDHCI of the machine is EMMC2, the Pi 4's SD slot (`-sd` would
+                // put the card on the SDIO controller that the Wi-Fi uses on the board).
+                "-device",
+                "sd-card,drive=sd0,bus=/generic-sdhci/sd-bus",
+                "-append",
+                &format!(
+                    "console={} root=/dev/mmcblk0p2 rootwait rw panic=-1",
+                    arch.console()
+                ),
+            ]));
+        }
         Media::Disk { image, u_boot } => {
             match arch {
-                Arch::Arm64 => a.extend(s(&["-bios", &u_boot.to_string_lossy()])),
+                Arch::Arm64 | Arch::Raspi4b => a.extend(s(&["-bios", &u_boot.to_string_lossy()])),
                 Arch::Riscv64 => a.extend(s(&["-kernel", &u_boot.to_string_lossy()])),
             }
             a.extend(s(&[
@@ -304,6 +345,24 @@ mod tests {
         assert!(joined.contains(&format!("-bios {OPENSBI}")));
         assert!(joined.contains("-kernel /u/u-boot.bin"));
         assert!(joined.contains("file=/x/sdcard.img,if=none,format=raw,id=hd0"));
+    }
+
+    #[test]
+    fn raspi4b_sd_card_is_on_emmc2() {
+        let args = command_line(
+            Arch::Raspi4b,
+            &Media::SdCard {
+                kernel: Path::new("/k/Image"),
+                dtb: Path::new("/k/bcm2711-rpi-4-b.dtb"),
+                image: Path::new("/x/sdcard.img"),
+            },
+        );
+        let joined = args.join(" ");
+        assert!(joined.starts_with("qemu-system-aarch64 -M raspi4b -kernel /k/Image"));
+        assert!(joined.contains("-dtb /k/bcm2711-rpi-4-b.dtb"));
+        assert!(joined.contains("bus=/generic-sdhci/sd-bus"));
+        assert!(joined.contains("root=/dev/mmcblk0p2"));
+        assert!(!joined.contains("virtio"));
     }
 
     #[test]

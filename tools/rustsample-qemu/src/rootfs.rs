@@ -167,6 +167,11 @@ impl Rootfs {
                 log.display()
             ));
         }
+        if arch == Arch::Raspi4b {
+            // QEMU's SD cards must be a power of two in size, as real ones roughly are.
+            let f = fs::OpenOptions::new().write(true).open(&img)?;
+            f.set_len(f.metadata()?.len().next_power_of_two())?;
+        }
         Ok(img)
     }
 }

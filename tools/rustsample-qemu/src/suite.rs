@@ -19,6 +19,8 @@ struct Built {
     series: String,
     debug: bool,
     kernel: Kernel,
+    /// The board's device tree, where QEMU does not make one.
+    dtb: Option<PathBuf>,
     initrd: PathBuf,
     sdcard: PathBuf,
     u_boot: PathBuf,
@@ -50,14 +52,16 @@ fn build(
     let toolchain = Toolchain::debian(bindgen.clone());
     let kernel = Kernel::new(repo, cache, source, arch, toolchain, purpose)?;
     kernel.configure()?;
-    kernel.build(&["Image", "modules"])?;
+    let mut targets = vec!["Image", "modules"];
+    targets.extend(arch.dtb());
+    kernel.build(&targets)?;
     let step = Step::new(format!(
         "Building the guest for {} with Linux {series}",
         arch.name()
     ));
     let ko = kernel.build_external(repo, "out-of-tree", &[])?;
     let out_of_tree_warnings = kernel.rust_warnings("out-of-tree");
-    let busybox = deps::busybox(apt, cache, arch.name())?;
+    let busybox = deps::busybox(apt, cache, arch.deb_arch())?;
     let guest = cache
         .join("guest")
         .join(format!("{}-{}-{series}", purpose.name(), arch.name()));
@@ -69,9 +73,18 @@ fn build(
     root.initramfs(&initrd)?;
     let sdcard = root.disk_image(repo, arch, &kernel.image(), &guest.join("image"))?;
     let u_boot = deps::u_boot(apt, cache)?.join(arch.u_boot());
+    let dtb = arch.dtb().map(|d| {
+        kernel
+            .out
+            .join("arch")
+            .join(arch.kernel_arch())
+            .join("boot/dts")
+            .join(d)
+    });
     step.done();
     Ok(Built {
         arch,
+        dtb,
         series: series.to_string(),
         debug,
         kernel,
@@ -82,8 +95,30 @@ fn build(
     })
 }
 
-/// Boots until the init scripts have run, checking that ours loaded the module.
-fn boot(args: &[String], log: &Path, disk: bool) -> Result<Guest> {
+/// What a target boots from: the initramfs, or the disk image (through U-Boot, or on the
+/// Raspberry Pi's SD card with the kernel loaded by QEMU).
+fn media<'a>(b: &'a Built, kernel: &'a Path, disk: bool) -> Media<'a> {
+    match (disk, &b.dtb) {
+        (false, dtb) => Media::Initramfs {
+            kernel,
+            initrd: &b.initrd,
+            dtb: dtb.as_deref(),
+        },
+        (true, Some(dtb)) => Media::SdCard {
+            kernel,
+            dtb,
+            image: &b.sdcard,
+        },
+        (true, None) => Media::Disk {
+            image: &b.sdcard,
+            u_boot: &b.u_boot,
+        },
+    }
+}
+
+/// Boots until the init scripts have run, checking that ours loaded the module, and for a
+/// disk boot that the root filesystem came from the disk (through U-Boot if `u_boot`).
+fn boot(args: &[String], log: &Path, disk: bool, u_boot_expected: bool) -> Result<Guest> {
     let mut guest = Guest::boot(args, log)?;
     let mut init_line = None;
     let mut u_boot = false;
@@ -108,7 +143,7 @@ fn boot(args: &[String], log: &Path, disk: bool) -> Result<Guest> {
         },
         |l| l.contains("rustsample: boot complete"),
     )?;
-    if disk && !u_boot {
+    if u_boot_expected && !u_boot {
         return fail(format!(
             "the disk boot did not go through U-Boot; console log {}",
             log.display()
@@ -168,17 +203,23 @@ pub fn run_demo(
     copy(&b.initrd, &out.join("initramfs.cpio.gz"))?;
     copy(&b.sdcard, &out.join("sdcard.img"))?;
     copy(&b.u_boot, &out.join("u-boot.bin"))?;
-    let media = if initramfs {
-        Media::Initramfs {
-            kernel: Path::new("Image"),
-            initrd: Path::new("initramfs.cpio.gz"),
-        }
-    } else {
-        Media::Disk {
-            image: Path::new("sdcard.img"),
-            u_boot: Path::new("u-boot.bin"),
-        }
+    let release = b.kernel.release()?;
+    // start-qemu.sh runs in `out`, with these names.
+    let local = Built {
+        dtb: b
+            .dtb
+            .as_ref()
+            .map(|d| PathBuf::from(d.file_name().unwrap_or_default())),
+        initrd: "initramfs.cpio.gz".into(),
+        sdcard: "sdcard.img".into(),
+        u_boot: "u-boot.bin".into(),
+        ..b
     };
+    if let (Some(from), Some(to)) = (&b.dtb, &local.dtb) {
+        copy(from, &out.join(to))?;
+    }
+    let disk = !initramfs;
+    let media = media(&local, Path::new("Image"), disk);
     let args = qemu::command_line(arch, &media);
     let script = out.join("start-qemu.sh");
     fs::write(
@@ -197,7 +238,8 @@ pub fn run_demo(
         arch.name()
     ));
     std::env::set_current_dir(&out)?;
-    let mut guest = boot(&args, &out.join("console.log"), !initramfs)?;
+    let u_boot_expected = matches!(media, Media::Disk { .. });
+    let mut guest = boot(&args, &out.join("console.log"), disk, u_boot_expected)?;
     for l in fs::read_to_string(out.join("console.log"))?
         .lines()
         .filter(|l| {
@@ -237,7 +279,7 @@ pub fn run_demo(
     println!(
         "/dev/rust-sample works on {} with Linux {}.",
         arch.name(),
-        b.kernel.release()?
+        release
     );
     println!("Images and start-qemu.sh are in {}", out.display());
     Ok(())
@@ -309,20 +351,12 @@ fn guest_suite(
     logs: &Path,
     results: &mut Results,
 ) -> Result<()> {
-    let media = if disk {
-        Media::Disk {
-            image: &b.sdcard,
-            u_boot: &b.u_boot,
-        }
-    } else {
-        Media::Initramfs {
-            kernel: &b.kernel.image(),
-            initrd: &b.initrd,
-        }
-    };
+    let kernel = b.kernel.image();
+    let media = media(b, &kernel, disk);
     let args = qemu::command_line(b.arch, &media);
     let log = logs.join(format!("{}.console.log", label.replace(' ', "-")));
-    let mut guest = boot(&args, &log, disk)?;
+    let u_boot_expected = matches!(media, Media::Disk { .. });
+    let mut guest = boot(&args, &log, disk, u_boot_expected)?;
     results.record(
         &format!("{label}: boots and the init script loads rust_sample"),
         true,
@@ -447,6 +481,8 @@ const TARGETS: &[Target] = &[
     target(Arch::Arm64, "7.3", true, false, false),
     target(Arch::Riscv64, "7.3", false, true, false),
     target(Arch::Riscv64, "7.3", true, false, false),
+    // The Raspberry Pi 4 kernel and device tree, the root filesystem on its SD card.
+    target(Arch::Raspi4b, "7.3", true, false, false),
     // Before 7.3 the module registers its own file operations: the riskiest code, so the
     // sanitizers watch it there.
     target(Arch::Arm64, "7.2", false, false, true),
