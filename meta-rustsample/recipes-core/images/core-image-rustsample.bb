@@ -1,19 +1,26 @@
 # nooelint: oelint.var.suggestedvar.SECTION - images have no package section
 SUMMARY = "Minimal image with the rust_sample kernel module"
-DESCRIPTION = "core-image-minimal plus the rust_sample Rust kernel module, \
-               loaded at boot, with /dev/rust-sample readable by everyone, \
-               and an SSH server for the rustsample runtime tests."
+DESCRIPTION = "core-image-minimal's contents plus the rust_sample Rust kernel \
+               module, loaded at boot, with /dev/rust-sample readable by \
+               everyone, and an SSH server for the rustsample runtime tests."
 LICENSE = "MIT"
 
-SKIP_RECIPE[core-image-rustsample] = "${@bb.utils.contains('KERNEL_FEATURES', 'rust', '', 'kernel Rust support is off: add rust to KERNEL_FEATURES in local.conf, distro or machine configuration (see meta-rustsample/README.md)', d)}"
+# rust-sample needs kernel Rust support; say so here too. Weak, so that a
+# distro's own SKIP_RECIPE setting wins.
+SKIP_RECIPE[core-image-rustsample] ?= "${@bb.utils.contains('KERNEL_FEATURES', 'rust', '', 'kernel Rust support is off: add rust to KERNEL_FEATURES (see the meta-rustsample README)', d)}"
 
-# nooelint: oelint.file.requirenotfound - core-image-minimal.bb is in openembedded-core (BBPATH), not in this layer
-require recipes-core/images/core-image-minimal.bb
+# What core-image-minimal installs, plus the module.
+IMAGE_INSTALL = "packagegroup-core-boot ${CORE_IMAGE_EXTRA_INSTALL} rust-sample"
+# nooelint: oelint.vars.notneededspace - " " means no locales, as in core-image-minimal
+IMAGE_LINGUAS = " "
 
-IMAGE_INSTALL += "rust-sample"
+inherit core-image
 
-# testimage talks to the target over SSH.
-# nooelint: oelint.vars.outofcontext - this is an image, via core-image-minimal.bb
+IMAGE_ROOTFS_SIZE ?= "8192"
+IMAGE_ROOTFS_EXTRA_SPACE:append = "${@bb.utils.contains("DISTRO_FEATURES", "systemd", " + 4096", "", d)}"
+
+# testimage talks to the target over SSH. Root login for it comes from the
+# build configuration (core/yocto/root-login-with-empty-password), not here.
 IMAGE_FEATURES += "ssh-server-dropbear"
 
 TEST_SUITES = "ping ssh rustsample"

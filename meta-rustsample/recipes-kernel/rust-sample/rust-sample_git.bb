@@ -1,4 +1,4 @@
-# nooelint: oelint.var.mandatoryvar.HOMEPAGE,oelint.var.bbclassextend - the module lives in this repository (no upstream homepage) and a kernel module is target-only
+# nooelint: oelint.var.mandatoryvar.HOMEPAGE,oelint.var.bbclassextend - the module lives in the rustsample repository (no published homepage yet) and a kernel module is target-only
 SUMMARY = "Rust kernel module providing /dev/rust-sample"
 DESCRIPTION = "rust_sample is a Rust-for-Linux kernel module that registers \
                the misc device /dev/rust-sample, which returns random bytes \
@@ -7,25 +7,31 @@ DESCRIPTION = "rust_sample is a Rust-for-Linux kernel module that registers \
                device is made world-readable (0444) by a udev rule."
 SECTION = "kernel"
 LICENSE = "GPL-2.0-only"
-# module/ carries SPDX GPL-2.0 tags and no licence file of its own.
-LIC_FILES_CHKSUM = "file://rust_sample.rs;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61"
+LIC_FILES_CHKSUM = "file://../COPYING;md5=b234ee4d69f5fce4486a80fdaf4a4263 \
+                    file://rust_sample.rs;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61"
 
-# Give a precise reason instead of the generic one from module-rust.bbclass.
-SKIP_RECIPE[rust-sample] = "${@bb.utils.contains('KERNEL_FEATURES', 'rust', '', 'kernel Rust support is off: add rust to KERNEL_FEATURES in local.conf, distro or machine configuration (see meta-rustsample/README.md)', d)}"
-
+# module-rust.bbclass skips the recipe unless "rust" is in KERNEL_FEATURES.
 inherit module-rust
 
-# Single source of truth: the module sources and the udev rule are taken
-# from the repository this layer lives in (RUSTSAMPLE_TOPDIR, layer.conf),
-# shared with the Buildroot external tree.
-# nooelint: oelint.vars.fileextrapaths,oelint.vars.outofcontext - sources come from the repository root, not from a files directory of this layer
-FILESEXTRAPATHS:prepend := "${RUSTSAMPLE_TOPDIR}:"
+# module/ (the one copy of the sources, shared with the Buildroot tree) and
+# the udev rule come from the rustsample repository at SRCREV, so PKGV
+# follows the module. RUSTSAMPLE_GIT_URL is a bitbake git URL of that
+# repository without SRCREV; by default the repository this layer sits in
+# (RUSTSAMPLE_REPO_DIR, layer.conf), fetched offline with git's file
+# protocol. A copy of the layer on its own has no default: the recipe is
+# skipped until RUSTSAMPLE_GIT_URL is set (see the layer README).
+RUSTSAMPLE_GIT_URL ??= "${@'git://${RUSTSAMPLE_REPO_DIR};protocol=file;branch=main' if d.getVar('RUSTSAMPLE_REPO_DIR') else ''}"
+# Where the checkout sits must not change the task hashes; SRCREV does.
+RUSTSAMPLE_GIT_URL[vardepsexclude] += "RUSTSAMPLE_REPO_DIR"
 
-SRC_URI = "file://module/ \
-           file://package/rustsample/50-rust-sample.rules \
-           "
+SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this copy of meta-rustsample is not inside the rustsample repository: set RUSTSAMPLE_GIT_URL to a git URL of that repository (see the layer README)'}"
 
-S = "${UNPACKDIR}/module"
+PV = "0.1+git"
+SRC_URI = "${RUSTSAMPLE_GIT_URL}"
+# Bump together with module/ or package/rustsample/50-rust-sample.rules.
+SRCREV = "1e8c1ff878e9df792b3bd32fb7c9f4eb38f142c3"
+
+S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
 # module/Makefile wraps "make -C $(KDIR) M=$(CURDIR)"; module/Kbuild
 # defaults CONFIG_RUST_SAMPLE to m for such out-of-tree builds.
@@ -33,7 +39,7 @@ EXTRA_OEMAKE += "KDIR=${STAGING_KERNEL_DIR}"
 
 do_install:append() {
     install -d ${D}${nonarch_base_libdir}/udev/rules.d
-    install -m 0644 ${UNPACKDIR}/package/rustsample/50-rust-sample.rules \
+    install -m 0644 ${S}/../package/rustsample/50-rust-sample.rules \
         ${D}${nonarch_base_libdir}/udev/rules.d/50-rust-sample.rules
 }
 
