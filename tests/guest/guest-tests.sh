@@ -145,7 +145,7 @@ kunit_suite_passed() {
 
 # Kernel reports of a bug: oopses and warnings, KASAN and kmemleak ("BUG:"),
 # UBSAN, lockdep, list and other data corruption.
-SPLAT='WARNING:|BUG:|Oops|Call trace|Unable to handle|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|corruption|unreferenced object|sleeping function called'
+SPLAT='WARNING:|BUG:|Oops|Call trace|Unable to handle|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|corruption|unreferenced object|suspected memory leak|sleeping function called'
 
 dmesg_clean() {
 	# The report with what follows it: the stack that says where.
