@@ -83,11 +83,11 @@ pub fn command_line(arch: Arch, media: &Media) -> Vec<String> {
                 "-dtb",
                 &dtb.to_string_lossy(),
                 "-drive",
-                &format!("file={},if=none,format=raw,id=sd0", image.display()),
+                &format!("file={},if=none,format=raw,id=sdcard", image.display()),
                 // The first SDHCI of the machine is EMMC2, the Pi 4's SD slot (`-sd` would
                 // put the card on the SDIO controller that the Wi-Fi uses on the board).
                 "-device",
-                "sd-card,drive=sd0,bus=/generic-sdhci/sd-bus",
+                "sd-card,drive=sdcard,bus=/generic-sdhci/sd-bus",
                 "-append",
                 &format!(
                     "console={} root=/dev/mmcblk0p2 rootwait rw panic=-1",
