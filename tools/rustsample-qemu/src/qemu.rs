@@ -289,7 +289,14 @@ impl Guest {
             if self.child.try_wait()?.is_some() {
                 return Ok(());
             }
-            thread::sleep(Duration::from_millis(100));
+            // The Raspberry Pi has no power-off: the kernel halts, and QEMU stays.
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                if line.contains("Power off not available: System halted") {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return Ok(());
+                }
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
