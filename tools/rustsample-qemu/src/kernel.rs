@@ -324,6 +324,14 @@ impl Kernel {
         self.out.join(self.arch.image_path())
     }
 
+    /// The board's device tree, for boards where QEMU does not make one.
+    pub fn dtb(&self) -> Option<PathBuf> {
+        let arch = self.arch.kernel_arch();
+        self.arch
+            .dtb()
+            .map(|d| self.out.join("arch").join(arch).join("boot/dts").join(d))
+    }
+
     pub fn release(&self) -> Result<String> {
         let mut cmd = self.make();
         cmd.arg("-s").arg("kernelrelease");

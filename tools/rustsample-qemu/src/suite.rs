@@ -73,14 +73,7 @@ fn build(
     root.initramfs(&initrd)?;
     let sdcard = root.disk_image(repo, arch, &kernel.image(), &guest.join("image"))?;
     let u_boot = deps::u_boot(apt, cache)?.join(arch.u_boot());
-    let dtb = arch.dtb().map(|d| {
-        kernel
-            .out
-            .join("arch")
-            .join(arch.kernel_arch())
-            .join("boot/dts")
-            .join(d)
-    });
+    let dtb = kernel.dtb();
     step.done();
     Ok(Built {
         arch,
@@ -117,8 +110,10 @@ fn media<'a>(b: &'a Built, kernel: &'a Path, disk: bool) -> Media<'a> {
 }
 
 /// Boots until the init scripts have run, checking that ours loaded the module, and for a
-/// disk boot that the root filesystem came from the disk (through U-Boot if `u_boot`).
-fn boot(args: &[String], log: &Path, disk: bool, u_boot_expected: bool) -> Result<Guest> {
+/// disk boot that the root filesystem came from the disk (through U-Boot for `Media::Disk`).
+fn boot(args: &[String], log: &Path, media: &Media) -> Result<Guest> {
+    let disk = !matches!(media, Media::Initramfs { .. });
+    let u_boot_expected = matches!(media, Media::Disk { .. });
     let mut guest = Guest::boot(args, log)?;
     let mut init_line = None;
     let mut u_boot = false;
@@ -238,8 +233,7 @@ pub fn run_demo(
         arch.name()
     ));
     std::env::set_current_dir(&out)?;
-    let u_boot_expected = matches!(media, Media::Disk { .. });
-    let mut guest = boot(&args, &out.join("console.log"), disk, u_boot_expected)?;
+    let mut guest = boot(&args, &out.join("console.log"), &media)?;
     for l in fs::read_to_string(out.join("console.log"))?
         .lines()
         .filter(|l| {
@@ -355,8 +349,7 @@ fn guest_suite(
     let media = media(b, &kernel, disk);
     let args = qemu::command_line(b.arch, &media);
     let log = logs.join(format!("{}.console.log", label.replace(' ', "-")));
-    let u_boot_expected = matches!(media, Media::Disk { .. });
-    let mut guest = boot(&args, &log, disk, u_boot_expected)?;
+    let mut guest = boot(&args, &log, &media)?;
     results.record(
         &format!("{label}: boots and the init script loads rust_sample"),
         true,
