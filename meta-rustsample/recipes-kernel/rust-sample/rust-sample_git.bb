@@ -29,7 +29,7 @@ SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this 
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "2574ee517fc1541cc25406dd61cc7f9c8f85b175"
+SRCREV = "50ca36930b386b50ea65a8c2064fd22591f5c26d"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
