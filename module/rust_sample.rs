@@ -77,6 +77,10 @@ impl kernel::InPlaceModule for RustSampleModule {
 
 struct RustSample;
 
+/// The stack buffer of short reads, word-aligned so that the wipe is word stores only.
+#[repr(C, align(8))]
+struct StackBlock([MaybeUninit<u8>; generated_len(STACK_READ)]);
+
 #[vtable]
 impl MiscDevice for RustSample {
     type Ptr = ();
@@ -86,6 +90,9 @@ impl MiscDevice for RustSample {
         Ok(())
     }
 
+    // Inlined into the abstraction's callback: one call and return fewer per read, which is
+    // measurable for short reads (64 B: arm64 0.986 to 1.002 of urandom's speed).
+    #[inline(always)]
     fn read_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let len = iov.len();
         if len == 0 {
@@ -94,7 +101,8 @@ impl MiscDevice for RustSample {
         // Neither buffer is zeroed first: the CRNG writes every byte before it is read.
         let copied = if len <= STACK_READ {
             // No loop and no signal check: urandom checks once per page.
-            let mut block = [MaybeUninit::<u8>::uninit(); generated_len(STACK_READ)];
+            let mut block = StackBlock([MaybeUninit::uninit(); generated_len(STACK_READ)]);
+            let block = &mut block.0;
             let chunk = if len <= BATCHED_READ {
                 fill_batched(&mut block[..len])
             } else {
