@@ -29,7 +29,7 @@ SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this 
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "50ca36930b386b50ea65a8c2064fd22591f5c26d"
+SRCREV = "52f780d1c15ef15bf1f81470575f4f06c3fb83aa"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
