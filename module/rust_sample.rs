@@ -77,7 +77,7 @@ impl kernel::InPlaceModule for RustSampleModule {
 
 struct RustSample;
 
-/// The stack buffer of short reads, word-aligned so that the wipe is word stores only.
+/// The stack buffer of short reads, word-aligned so that the wipe starts with word stores.
 #[repr(C, align(8))]
 struct StackBlock([MaybeUninit<u8>; generated_len(STACK_READ)]);
 
