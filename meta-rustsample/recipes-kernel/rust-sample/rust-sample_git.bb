@@ -29,7 +29,7 @@ SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this 
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "52f780d1c15ef15bf1f81470575f4f06c3fb83aa"
+SRCREV = "d76365caffd709d9205872f0deedc91b1e26ba2a"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
