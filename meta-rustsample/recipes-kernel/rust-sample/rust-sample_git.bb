@@ -29,7 +29,7 @@ SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this 
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "d76365caffd709d9205872f0deedc91b1e26ba2a"
+SRCREV = "f6676314c8251dabfdd7aea05fc3fdb490430c7b"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
