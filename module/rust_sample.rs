@@ -36,26 +36,29 @@ module! {
 /// costs a call with interrupts masked, so from three values on urandom's way is cheaper.
 const BATCHED_READ: usize = 16;
 
+/// The bytes `get_random_bytes()` hands out with the key erasure, before any ChaCha block.
+const KEY_ERASURE: usize = 32;
+
+/// The longest read served by the key erasure and one ChaCha block.
+const SHORT_READ: usize = KEY_ERASURE + 64;
+
 /// Reads up to this size are served in one step from a buffer on the stack; larger ones from a
 /// heap buffer of the read's size, up to a page.
 ///
 /// Four ChaCha blocks: an allocation would cost more than the bytes, and the frame stays small.
 const STACK_READ: usize = 256;
 
-/// How many bytes `get_random_bytes()` is asked for to serve a short read of `len` bytes.
+/// How many bytes `get_random_bytes()` is asked for to serve a read of `len` bytes, from 17 to
+/// [`STACK_READ`].
 ///
 /// It hands out 32 bytes with the key erasure, then whole 64-byte ChaCha blocks; a shorter tail
 /// costs it a temporary block, a copy and a wipe. Generating the rest of the last block instead
 /// is cheaper (64 B reads: 0.96 to 0.99 of urandom's speed on arm64), and the spare bytes are
 /// wiped with the rest.
 const fn generated_len(len: usize) -> usize {
-    const FIRST: usize = 32;
     const BLOCK: usize = 64;
-    if len <= FIRST {
-        len
-    } else {
-        FIRST + (len - FIRST).div_ceil(BLOCK) * BLOCK
-    }
+    // 17 to 32 bytes take the key erasure's 32, which cost the same.
+    KEY_ERASURE + (len + KEY_ERASURE - 1) / BLOCK * BLOCK
 }
 
 /// Writes are mixed into the pool one ChaCha block at a time, as urandom does.
@@ -99,49 +102,71 @@ impl StackBlock {
         Self([MaybeUninit::uninit(); STACK_UNITS])
     }
 
-    /// Fills the first `len` bytes (at most the whole buffer) from the CRNG's per-CPU batch, a
-    /// whole word at a time, and returns them.
-    fn fill_batched(&mut self, len: usize) -> &mut [u8] {
-        let len = min(len, size_of::<Self>());
+    /// Copies `len` random bytes, at most [`BATCHED_READ`], from the CRNG's per-CPU batch to
+    /// `iov` and returns how many were copied. Wipes what it used of the buffer.
+    #[inline(always)]
+    fn copy_batched(&mut self, iov: &mut IovIterDest<'_>, len: usize) -> usize {
+        let copied = iov.copy_to_iter(self.fill_batched(len));
+        self.wipe_units::<{ BATCHED_READ.div_ceil(UNIT) }>();
+        copied
+    }
+
+    /// Fills the first `len` bytes, at most [`BATCHED_READ`], from the CRNG's per-CPU batch a
+    /// whole word at a time and returns them.
+    #[inline(always)]
+    fn fill_batched(&mut self, len: usize) -> &[u8] {
+        let len = min(len, BATCHED_READ);
         let words = self.0.as_mut_ptr().cast::<u64>();
         for i in 0..len.div_ceil(size_of::<u64>()) {
-            // SAFETY: `i` is below `size_of::<Self>() / 8`, so `words.add(i)` is in the buffer
-            // and aligned. `get_random_u64` has no preconditions and may be called from any
-            // context.
+            // SAFETY: `i` is below `BATCHED_READ / 8`, so `words.add(i)` is in the buffer and
+            // aligned. `get_random_u64` has no preconditions and may be called from any context.
             unsafe { words.add(i).write(bindings::get_random_u64()) };
         }
-        // SAFETY: The first `len` bytes, and more up to a whole word, were written just above;
-        // `len` is within the buffer.
-        unsafe { core::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<u8>(), len) }
+        // SAFETY: The first `len` bytes, and more up to a whole word, were written just above.
+        unsafe { core::slice::from_raw_parts(words.cast::<u8>(), len) }
     }
 
-    /// Fills the first `len` bytes (at most the whole buffer) from the kernel's CRNG and returns
-    /// them.
-    fn fill_random(&mut self, len: usize) -> &mut [u8] {
-        let len = min(len, size_of::<Self>());
-        // SAFETY: The buffer is `size_of::<Self>()` bytes and `MaybeUninit<u8>` has no
-        // alignment or validity requirement, so it may be viewed as that many of them.
-        let bytes = unsafe {
-            core::slice::from_raw_parts_mut(
-                self.0.as_mut_ptr().cast::<MaybeUninit<u8>>(),
-                size_of::<Self>(),
-            )
-        };
-        fill_random_uninit(&mut bytes[..len])
+    /// Copies `len` random bytes to `iov` from `generated` ones (at most `UNITS` units and at
+    /// least `len`) made in one call to the kernel's CRNG, and returns how many were copied.
+    /// Wipes the first `UNITS` units of the buffer.
+    #[inline(always)]
+    fn copy_random<const UNITS: usize>(
+        &mut self,
+        iov: &mut IovIterDest<'_>,
+        len: usize,
+        generated: usize,
+    ) -> usize {
+        // Constant or range-checked by the caller: the compiler drops these `min`s.
+        let generated = min(generated, min(UNITS, STACK_UNITS) * UNIT);
+        let len = min(len, generated);
+        let bytes = self.0.as_mut_ptr().cast::<u8>();
+        // SAFETY: `generated` is at most the size of the buffer, so `bytes` is valid for writes
+        // of that many bytes; `get_random_bytes` may be called from any context and writes
+        // exactly that many.
+        unsafe { bindings::get_random_bytes(bytes.cast(), generated) };
+        // SAFETY: The first `len <= generated` bytes were written just above.
+        let copied = iov.copy_to_iter(unsafe { core::slice::from_raw_parts(bytes, len) });
+        self.wipe_units::<UNITS>();
+        copied
     }
 
-    /// Zeroes the first `len` bytes (at most the whole buffer) and the rest of their unit, in a
-    /// way the compiler cannot elide.
-    fn wipe(&mut self, len: usize) {
-        let units = min(len.div_ceil(UNIT), STACK_UNITS);
-        for unit in &mut self.0[..units] {
-            let words = unit.as_mut_ptr().cast::<u64>();
-            for i in 0..UNIT / size_of::<u64>() {
-                // SAFETY: `words.add(i)` is an aligned word inside `unit`, which is exclusively
-                // borrowed; writing an initialised value into `MaybeUninit` memory is sound.
-                unsafe { core::ptr::write_volatile(words.add(i), 0) };
-            }
+    /// Zeroes the first `UNITS` units, in a way the compiler cannot elide and without a loop.
+    #[inline(always)]
+    fn wipe_units<const UNITS: usize>(&mut self) {
+        for unit in &mut self.0[..UNITS] {
+            wipe_unit(unit);
         }
+    }
+}
+
+/// Zeroes one unit of the stack buffer in a way the compiler cannot elide.
+#[inline(always)]
+fn wipe_unit(unit: &mut MaybeUninit<[u64; 4]>) {
+    let words = unit.as_mut_ptr().cast::<u64>();
+    for i in 0..UNIT / size_of::<u64>() {
+        // SAFETY: `words.add(i)` is an aligned word inside `unit`, which is exclusively borrowed;
+        // writing an initialised value into `MaybeUninit` memory is sound.
+        unsafe { core::ptr::write_volatile(words.add(i), 0) };
     }
 }
 
@@ -159,23 +184,23 @@ impl MiscDevice for RustSample {
     #[inline(always)]
     fn read_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let len = iov.len();
-        if len == 0 {
-            return Ok(0);
-        }
         // Neither buffer is zeroed first: the CRNG writes every byte before it is read.
-        let copied = if len <= STACK_READ {
-            // No loop and no signal check: urandom checks once per page.
-            let mut block = StackBlock::new();
-            let chunk = if len <= BATCHED_READ {
-                block.fill_batched(len)
-            } else {
-                block.fill_random(generated_len(len))
-            };
-            let generated = chunk.len();
-            // `min` lets the compiler drop the panicking bounds check.
-            let copied = iov.copy_to_iter(&chunk[..min(len, generated)]);
-            block.wipe(generated);
-            copied
+        // No loop and no signal check for short reads: urandom checks once per page.
+        //
+        // Each short path generates and wipes a fixed size: under QEMU every branch ends a
+        // translation block, which costs more than the few instructions on either side. The
+        // commonest short reads, 33 to 96 bytes (the key erasure and one ChaCha block), come
+        // first, after one range check.
+        let copied = if (KEY_ERASURE + 1..=SHORT_READ).contains(&len) {
+            StackBlock::new().copy_random::<{ SHORT_READ / UNIT }>(iov, len, SHORT_READ)
+        } else if len == 0 {
+            return Ok(0);
+        } else if len <= BATCHED_READ {
+            StackBlock::new().copy_batched(iov, len)
+        } else if len <= KEY_ERASURE {
+            StackBlock::new().copy_random::<{ KEY_ERASURE / UNIT }>(iov, len, KEY_ERASURE)
+        } else if len <= STACK_READ {
+            StackBlock::new().copy_random::<STACK_UNITS>(iov, len, generated_len(len))
         } else {
             let size = min(len, PAGE_SIZE);
             let mut buf = KVec::<u8>::with_capacity(size, GFP_KERNEL)?;
@@ -183,10 +208,9 @@ impl MiscDevice for RustSample {
             read_random(iov, first)
         };
         if copied == 0 {
-            Err(EFAULT)
-        } else {
-            Ok(copied)
+            return fault();
         }
+        Ok(copied)
     }
 
     fn write_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
@@ -257,6 +281,13 @@ fn reschedule_point() {
     unsafe {
         bindings::__cond_resched()
     };
+}
+
+/// `EFAULT`, for a read that copied nothing; out of line, so that the copying path runs straight
+/// through.
+#[cold]
+fn fault() -> Result<usize> {
+    Err(EFAULT)
 }
 
 /// Fills `buf` from the kernel's CRNG.
@@ -405,29 +436,33 @@ mod tests {
         assert!(a.iter().any(|&x| x != a[0]));
     }
 
+    /// The bytes of `block`, every one of which must have been written.
+    fn bytes(block: &StackBlock) -> &[u8] {
+        // SAFETY: The caller wrote every byte of the block.
+        unsafe { core::slice::from_raw_parts(block.0.as_ptr().cast(), size_of::<StackBlock>()) }
+    }
+
     #[test]
-    fn stack_block_wipe_zeroes_whole_units() {
+    fn stack_block_wipes_whole_units() {
         let mut block = StackBlock::new();
-        let bytes = block.fill_random(size_of::<StackBlock>());
-        bytes.fill(0xa5);
-        // 33 bytes: one whole unit and part of the next, so two units are zeroed.
-        block.wipe(33);
-        // SAFETY: Every byte of the block was written above.
-        let bytes = unsafe {
-            core::slice::from_raw_parts(block.0.as_ptr().cast::<u8>(), size_of::<StackBlock>())
-        };
-        assert!(bytes[..2 * UNIT].iter().all(|&b| b == 0));
-        assert!(bytes[2 * UNIT..].iter().all(|&b| b == 0xa5));
+        // SAFETY: The block is valid for writes of its size.
+        unsafe { core::ptr::write_bytes(block.0.as_mut_ptr(), 0xa5, STACK_UNITS) };
+        block.wipe_units::<3>();
+        assert!(bytes(&block)[..3 * UNIT].iter().all(|&b| b == 0));
+        assert!(bytes(&block)[3 * UNIT..].iter().all(|&b| b == 0xa5));
+        block.wipe_units::<STACK_UNITS>();
+        assert!(bytes(&block).iter().all(|&b| b == 0));
     }
 
     #[test]
     fn generated_len_ends_on_a_block() {
-        assert_eq!(generated_len(17), 17);
+        assert_eq!(generated_len(17), 32);
         assert_eq!(generated_len(32), 32);
         assert_eq!(generated_len(33), 96);
-        assert_eq!(generated_len(96), 96);
+        assert_eq!(generated_len(SHORT_READ), 96);
         assert_eq!(generated_len(97), 160);
         assert_eq!(generated_len(STACK_READ), 288);
+        assert_eq!(generated_len(STACK_READ), size_of::<StackBlock>());
     }
 
     #[test]

@@ -75,9 +75,21 @@ static int constant(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* True when all n bytes are zero. */
+static int zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 static int check_sizes(const char *dev)
 {
-	static const size_t sizes[] = { 0, 1, 31, 32, 33, 4095, 4096, 4097, 1 << 20 };
+	/* Both sides of every size where the module changes how it serves a read. */
+	static const size_t sizes[] = { 0,   1,   8,   9,   16,   17,   31,   32,   33,
+					63,  64,  95,  96,  97,  160,  161,  255,  256,  257,
+					4095, 4096, 4097, 1 << 20 };
 	int fd = open_dev(dev, O_RDONLY);
 	unsigned char *buf = malloc((1 << 20) + 1);
 
@@ -92,6 +104,9 @@ static int check_sizes(const char *dev)
 		CHECK(buf[n] == 0, "read(%zu) wrote past the end", n);
 		if (n >= 16)
 			CHECK(!constant(buf, n), "read(%zu) returned constant bytes", n);
+		/* Eight zero bytes at the end: the tail was not filled (chance 2^-64). */
+		if (n >= 8)
+			CHECK(!zero(buf + n - 8, 8), "read(%zu) ends in zero bytes", n);
 		printf("size %zu: %zd\n", n, got);
 	}
 	free(buf);
