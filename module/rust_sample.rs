@@ -150,10 +150,11 @@ impl StackBlock {
         copied
     }
 
-    /// Zeroes the first `UNITS` units, in a way the compiler cannot elide and without a loop.
+    /// Zeroes the first `UNITS` units (all of them if there are fewer), in a way the compiler
+    /// cannot elide and without a loop.
     #[inline(always)]
     fn wipe_units<const UNITS: usize>(&mut self) {
-        for unit in &mut self.0[..UNITS] {
+        for unit in self.0.iter_mut().take(UNITS) {
             wipe_unit(unit);
         }
     }
