@@ -29,7 +29,7 @@ SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this 
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "1877f285177a65c643faed562c004d6c37bb3cde"
+SRCREV = "8b99179b870c54441fce3bcad37fa5fba2a67eec"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
