@@ -83,6 +83,52 @@ impl kernel::InPlaceModule for RustSampleModule {
 
 struct RustSample;
 
+/// Where a read's bytes go: the `iov_iter` of `read_iter()` or the user buffer of `read()`.
+trait ReadSink {
+    /// How many bytes are still wanted.
+    fn wanted(&self) -> usize;
+
+    /// Copies `bytes` and returns how many were copied: fewer after a fault.
+    fn copy(&mut self, bytes: &[u8]) -> usize;
+}
+
+impl ReadSink for IovIterDest<'_> {
+    #[inline(always)]
+    fn wanted(&self) -> usize {
+        self.len()
+    }
+
+    #[inline(always)]
+    fn copy(&mut self, bytes: &[u8]) -> usize {
+        self.copy_to_iter(bytes)
+    }
+}
+
+/// The user buffer of a `read(2)`: `len` bytes at the user address `ptr`.
+struct UserBuffer {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl ReadSink for UserBuffer {
+    #[inline(always)]
+    fn wanted(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn copy(&mut self, bytes: &[u8]) -> usize {
+        let n = min(bytes.len(), self.len);
+        // SAFETY: `bytes` is valid for reads of `n` bytes. `_copy_to_user` checks that the
+        // destination is user memory and stops at the first fault, so any `ptr` is allowed.
+        let left = unsafe { bindings::_copy_to_user(self.ptr.cast(), bytes.as_ptr().cast(), n) };
+        let copied = n - min(left, n);
+        self.ptr = self.ptr.wrapping_add(copied);
+        self.len -= copied;
+        copied
+    }
+}
+
 /// The stack buffer of short reads, in 32-byte units of words.
 ///
 /// Batched values are stored a word at a time and the wipe is four word stores per unit, with no
@@ -103,10 +149,10 @@ impl StackBlock {
     }
 
     /// Copies `len` random bytes, at most [`BATCHED_READ`], from the CRNG's per-CPU batch to
-    /// `iov` and returns how many were copied. Wipes what it used of the buffer.
+    /// `sink` and returns how many were copied. Wipes what it used of the buffer.
     #[inline(always)]
-    fn copy_batched(&mut self, iov: &mut IovIterDest<'_>, len: usize) -> usize {
-        let copied = iov.copy_to_iter(self.fill_batched(len));
+    fn copy_batched(&mut self, sink: &mut impl ReadSink, len: usize) -> usize {
+        let copied = sink.copy(self.fill_batched(len));
         self.wipe_units::<{ BATCHED_READ.div_ceil(UNIT) }>();
         copied
     }
@@ -126,13 +172,13 @@ impl StackBlock {
         unsafe { core::slice::from_raw_parts(words.cast::<u8>(), len) }
     }
 
-    /// Copies `len` random bytes to `iov` from `generated` ones (at most `UNITS` units and at
+    /// Copies `len` random bytes to `sink` from `generated` ones (at most `UNITS` units and at
     /// least `len`) made in one call to the kernel's CRNG, and returns how many were copied.
     /// Wipes the first `UNITS` units of the buffer.
     #[inline(always)]
     fn copy_random<const UNITS: usize>(
         &mut self,
-        iov: &mut IovIterDest<'_>,
+        sink: &mut impl ReadSink,
         len: usize,
         generated: usize,
     ) -> usize {
@@ -145,7 +191,7 @@ impl StackBlock {
         // exactly that many.
         unsafe { bindings::get_random_bytes(bytes.cast(), generated) };
         // SAFETY: The first `len <= generated` bytes were written just above.
-        let copied = iov.copy_to_iter(unsafe { core::slice::from_raw_parts(bytes, len) });
+        let copied = sink.copy(unsafe { core::slice::from_raw_parts(bytes, len) });
         self.wipe_units::<UNITS>();
         copied
     }
@@ -184,34 +230,7 @@ impl MiscDevice for RustSample {
     // measurable for short reads (64 B: arm64 0.986 to 1.002 of urandom's speed).
     #[inline(always)]
     fn read_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
-        let len = iov.len();
-        // Neither buffer is zeroed first: the CRNG writes every byte before it is read.
-        // No loop and no signal check for short reads: urandom checks once per page.
-        //
-        // Each short path generates and wipes a fixed size: under QEMU every branch ends a
-        // translation block, which costs more than the few instructions on either side. The
-        // commonest short reads, 33 to 96 bytes (the key erasure and one ChaCha block), come
-        // first, after one range check.
-        let copied = if (KEY_ERASURE + 1..=SHORT_READ).contains(&len) {
-            StackBlock::new().copy_random::<{ SHORT_READ / UNIT }>(iov, len, SHORT_READ)
-        } else if len == 0 {
-            return Ok(0);
-        } else if len <= BATCHED_READ {
-            StackBlock::new().copy_batched(iov, len)
-        } else if len <= KEY_ERASURE {
-            StackBlock::new().copy_random::<{ KEY_ERASURE / UNIT }>(iov, len, KEY_ERASURE)
-        } else if len <= STACK_READ {
-            StackBlock::new().copy_random::<STACK_UNITS>(iov, len, generated_len(len))
-        } else {
-            let size = min(len, PAGE_SIZE);
-            let mut buf = KVec::<u8>::with_capacity(size, GFP_KERNEL)?;
-            let first = fill_random_uninit(&mut buf.spare_capacity_mut()[..size]);
-            read_random(iov, first)
-        };
-        if copied == 0 {
-            return fault();
-        }
-        Ok(copied)
+        read(iov)
     }
 
     fn write_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
@@ -241,22 +260,78 @@ impl MiscDevice for RustSample {
     }
 }
 
-/// Copies random bytes to `iov` through `buf`, which holds fresh ones on entry and is refilled
+/// Serves a read of `sink.wanted()` bytes, for `read_iter()` and `read()` alike.
+#[inline(always)]
+fn read(sink: &mut impl ReadSink) -> Result<usize> {
+    let len = sink.wanted();
+    // Neither buffer is zeroed first: the CRNG writes every byte before it is read.
+    // No loop and no signal check for short reads: urandom checks once per page.
+    //
+    // Each short path generates and wipes a fixed size: under QEMU every branch ends a
+    // translation block, which costs more than the few instructions on either side. The
+    // commonest short reads, 33 to 96 bytes (the key erasure and one ChaCha block), come
+    // first, after one range check.
+    let copied = if (KEY_ERASURE + 1..=SHORT_READ).contains(&len) {
+        StackBlock::new().copy_random::<{ SHORT_READ / UNIT }>(sink, len, SHORT_READ)
+    } else if len == 0 {
+        return Ok(0);
+    } else if len <= BATCHED_READ {
+        StackBlock::new().copy_batched(sink, len)
+    } else if len <= KEY_ERASURE {
+        StackBlock::new().copy_random::<{ KEY_ERASURE / UNIT }>(sink, len, KEY_ERASURE)
+    } else if len <= STACK_READ {
+        StackBlock::new().copy_random::<STACK_UNITS>(sink, len, generated_len(len))
+    } else {
+        let size = min(len, PAGE_SIZE);
+        let mut buf = KVec::<u8>::with_capacity(size, GFP_KERNEL)?;
+        let first = fill_random_uninit(&mut buf.spare_capacity_mut()[..size]);
+        read_random(sink, first)
+    };
+    if copied == 0 {
+        return fault();
+    }
+    Ok(copied)
+}
+
+/// `read(2)`, called by the VFS in preference to `read_iter()`: without the `kiocb` and
+/// `iov_iter` set-up and `_copy_to_iter()` of every call (as `read_zero()` beside
+/// `read_iter_zero()` for `/dev/zero`), 64-byte reads under QEMU get faster than urandom's.
+///
+/// # Safety
+///
+/// Called by the VFS as `file_operations::read`, in process context.
+unsafe extern "C" fn read_callback(
+    _file: *mut bindings::file,
+    buf: *mut kernel::ffi::c_char,
+    count: usize,
+    _pos: *mut bindings::loff_t,
+) -> isize {
+    let mut user = UserBuffer {
+        ptr: buf.cast(),
+        len: count,
+    };
+    match read(&mut user) {
+        Ok(copied) => copied as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Copies random bytes to `sink` through `buf`, which holds fresh ones on entry and is refilled
 /// for each further chunk, and returns how many were copied. Stops early on a fault or, at a page
 /// boundary, on a pending signal. Wipes `buf`.
-fn read_random(iov: &mut IovIterDest<'_>, buf: &mut [u8]) -> usize {
+fn read_random(sink: &mut impl ReadSink, buf: &mut [u8]) -> usize {
     let mut copied = 0;
     loop {
-        let len = min(iov.len(), buf.len());
-        let n = iov.copy_to_iter(&buf[..len]);
+        let len = min(sink.wanted(), buf.len());
+        let n = sink.copy(&buf[..len]);
         copied += n;
-        if iov.is_empty() || n != len {
+        if sink.wanted() == 0 || n != len {
             break;
         }
         if copied % PAGE_SIZE == 0 && !may_continue() {
             break;
         }
-        let next = min(iov.len(), buf.len());
+        let next = min(sink.wanted(), buf.len());
         fill_random(&mut buf[..next]);
     }
     wipe(buf);
@@ -333,25 +408,13 @@ fn wipe(buf: &mut [u8]) {
     }
 }
 
-/// The misc-device registration, with file operations whose `owner` is this module.
+/// The misc-device registration: a copy of the abstraction's file operations with two additions,
+/// registered by the module itself.
 ///
-/// With `owner` set, the VFS holds a module reference from `open()` to the last `close()`, so
-/// `rmmod` is refused while `/dev/rust-sample` is open. Linux 7.3 and later set it themselves.
-#[cfg(not(rust_sample_owned_fops))]
-type Registration = MiscDeviceRegistration<RustSample>;
-
-#[cfg(not(rust_sample_owned_fops))]
-fn register(
-    opts: MiscDeviceOptions,
-    _module: &'static ThisModule,
-) -> impl PinInit<Registration, Error> {
-    MiscDeviceRegistration::register(opts)
-}
-
-/// Before Linux 7.3 the abstraction registers file operations with a NULL `owner`: `rmmod` then
-/// succeeds while a file is open and its `close()` runs freed code. So this registration copies
-/// the abstraction's file operations, sets `owner`, and registers the device itself.
-#[cfg(rust_sample_owned_fops)]
+/// - `owner`: with it the VFS holds a module reference from `open()` to the last `close()`, so
+///   `rmmod` is refused while `/dev/rust-sample` is open. Before Linux 7.3 the abstraction leaves
+///   it NULL: `rmmod` would succeed while a file is open and its `close()` would run freed code.
+/// - `read`: see [`read_callback`]; the abstraction offers `read_iter` only.
 #[pin_data(PinnedDrop)]
 struct Registration {
     #[pin]
@@ -363,15 +426,12 @@ struct Registration {
 }
 
 // SAFETY: `misc_deregister` may be called from any thread, as `MiscDeviceRegistration` relies on.
-#[cfg(rust_sample_owned_fops)]
 unsafe impl Send for Registration {}
 
 // SAFETY: Rust code never touches the fields after `register`; the kernel reads them under its own
 // locking.
-#[cfg(rust_sample_owned_fops)]
 unsafe impl Sync for Registration {}
 
-#[cfg(rust_sample_owned_fops)]
 fn register(
     opts: MiscDeviceOptions,
     module: &'static ThisModule,
@@ -386,6 +446,7 @@ fn register(
             unsafe {
                 slot.write(bindings::file_operations {
                     owner: module.as_ptr(),
+                    read: Some(read_callback),
                     ..*raw.fops
                 })
             };
@@ -404,7 +465,6 @@ fn register(
     })
 }
 
-#[cfg(rust_sample_owned_fops)]
 #[pinned_drop]
 impl PinnedDrop for Registration {
     fn drop(self: Pin<&mut Self>) {

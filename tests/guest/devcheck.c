@@ -84,6 +84,21 @@ static int zero(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/*
+ * read(2) reaches a driver's .read when it has one, readv(2) always its
+ * .read_iter: the size and fault checks run through both.
+ */
+static int vectored;
+
+static ssize_t dev_read(int fd, void *buf, size_t n)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+
+	return vectored ? readv(fd, &iov, 1) : read(fd, buf, n);
+}
+
+#define HOW (vectored ? "readv" : "read")
+
 static int check_sizes(const char *dev)
 {
 	/* Both sides of every size where the module changes how it serves a read. */
@@ -98,16 +113,16 @@ static int check_sizes(const char *dev)
 		ssize_t got;
 
 		memset(buf, 0, n + 1);
-		got = read(fd, buf, n);
-		CHECK(got == (ssize_t)n, "read(%zu) returned %zd (%s)", n, got,
+		got = dev_read(fd, buf, n);
+		CHECK(got == (ssize_t)n, "%s(%zu) returned %zd (%s)", HOW, n, got,
 		      got < 0 ? strerror(errno) : "short");
-		CHECK(buf[n] == 0, "read(%zu) wrote past the end", n);
+		CHECK(buf[n] == 0, "%s(%zu) wrote past the end", HOW, n);
 		if (n >= 16)
-			CHECK(!constant(buf, n), "read(%zu) returned constant bytes", n);
+			CHECK(!constant(buf, n), "%s(%zu) returned constant bytes", HOW, n);
 		/* Eight zero bytes at the end: the tail was not filled (chance 2^-64). */
 		if (n >= 8)
-			CHECK(!zero(buf + n - 8, 8), "read(%zu) ends in zero bytes", n);
-		printf("size %zu: %zd\n", n, got);
+			CHECK(!zero(buf + n - 8, 8), "%s(%zu) ends in zero bytes", HOW, n);
+		printf("%s size %zu: %zd\n", HOW, n, got);
 	}
 	free(buf);
 	close(fd);
@@ -130,24 +145,31 @@ static int check_fault(const char *dev)
 	 * Architectures' copy_to_user() may stop a few bytes short of the
 	 * fault, and urandom copies 64-byte blocks: allow less than one block.
 	 */
-	got = read(fd, map, 2 * page);
+	got = dev_read(fd, map, 2 * page);
 	CHECK(got > page - 64 && got <= page,
-	      "read into half-unmapped buffer returned %zd (%s), want %ld", got,
+	      "%s into half-unmapped buffer returned %zd (%s), want %ld", HOW, got,
 	      got < 0 ? strerror(errno) : "count", page);
-	printf("half-unmapped: %zd of %ld\n", got, 2 * page);
+	printf("%s half-unmapped: %zd of %ld\n", HOW, got, 2 * page);
 
 	/* Starting mid-page: whatever fits before the hole. */
-	got = read(fd, map + 100, 2 * page);
+	got = dev_read(fd, map + 100, 2 * page);
 	CHECK(got > page - 100 - 64 && got <= page - 100,
-	      "read at offset 100 returned %zd, want %ld", got, page - 100);
-	printf("offset 100, half-unmapped: %zd of %ld\n", got, 2 * page);
+	      "%s at offset 100 returned %zd, want %ld", HOW, got, page - 100);
+	printf("%s offset 100, half-unmapped: %zd of %ld\n", HOW, got, 2 * page);
+
+	/* A short read across the hole: at most the 10 bytes before it, or EFAULT. */
+	errno = 0;
+	got = dev_read(fd, map + page - 10, 64);
+	CHECK((got > 0 && got <= 10) || (got == -1 && errno == EFAULT),
+	      "%s of 64 bytes 10 before the hole returned %zd (%s)", HOW, got, strerror(errno));
+	printf("%s 64 bytes, 10 before the hole: %zd\n", HOW, got);
 
 	/* Nothing mapped: EFAULT. */
 	errno = 0;
-	got = read(fd, map + page, page);
-	CHECK(got == -1 && errno == EFAULT, "read into unmapped buffer returned %zd errno %d", got,
+	got = dev_read(fd, map + page, page);
+	CHECK(got == -1 && errno == EFAULT, "%s into unmapped buffer returned %zd errno %d", HOW, got,
 	      errno);
-	printf("unmapped: %zd (%s)\n", got, strerror(errno));
+	printf("%s unmapped: %zd (%s)\n", HOW, got, strerror(errno));
 
 	munmap(map, page);
 	close(fd);
@@ -623,9 +645,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(cmd, "sizes"))
-		check_sizes(dev);
+		for (vectored = 0; vectored < 2; vectored++)
+			check_sizes(dev);
 	else if (!strcmp(cmd, "fault"))
-		check_fault(dev);
+		for (vectored = 0; vectored < 2; vectored++)
+			check_fault(dev);
 	else if (!strcmp(cmd, "signal"))
 		check_signal(dev);
 	else if (!strcmp(cmd, "threads"))

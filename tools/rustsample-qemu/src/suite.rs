@@ -420,15 +420,7 @@ fn lint(
         k.prepare()?;
         // Module.symvers comes only with a full build; this tree is prepared for lints only.
         k.build_external(repo, "clippy", &["CLIPPY=1", "KBUILD_MODPOST_WARN=1"])?;
-        // The code for kernels before 7.3 too, on the same tree.
-        let owned = "KRUSTFLAGS=--cfg rust_sample_owned_fops";
-        k.build_external(
-            repo,
-            "clippy-pre-7.3",
-            &["CLIPPY=1", "KBUILD_MODPOST_WARN=1", owned],
-        )?;
-        let mut w = k.rust_warnings("clippy");
-        w.extend(k.rust_warnings("clippy-pre-7.3"));
+        let w = k.rust_warnings("clippy");
         if w.is_empty() {
             Ok(())
         } else {
@@ -437,7 +429,7 @@ fn lint(
     })();
     results.record_result(
         &format!(
-            "module builds with CLIPPY=1 and no warnings, also its pre-7.3 code (arm64, Linux {})",
+            "module builds with CLIPPY=1 and no warnings (arm64, Linux {})",
             source.label
         ),
         r,
