@@ -36,11 +36,14 @@ module! {
 /// costs a call with interrupts masked, so from three values on urandom's way is cheaper.
 const BATCHED_READ: usize = 16;
 
+/// Bytes of one ChaCha block, the unit the CRNG generates in.
+const CHACHA_BLOCK: usize = 64;
+
 /// The bytes `get_random_bytes()` hands out with the key erasure, before any ChaCha block.
 const KEY_ERASURE: usize = 32;
 
 /// The longest read served by the key erasure and one ChaCha block.
-const SHORT_READ: usize = KEY_ERASURE + 64;
+const SHORT_READ: usize = KEY_ERASURE + CHACHA_BLOCK;
 
 /// Reads up to this size are served in one step from a buffer on the stack; larger ones from a
 /// heap buffer of the read's size, up to a page.
@@ -56,13 +59,12 @@ const STACK_READ: usize = 256;
 /// is cheaper (64 B reads: 0.96 to 0.99 of urandom's speed on arm64), and the spare bytes are
 /// wiped with the rest.
 const fn generated_len(len: usize) -> usize {
-    const BLOCK: usize = 64;
     // 17 to 32 bytes take the key erasure's 32, which cost the same.
-    KEY_ERASURE + (len + KEY_ERASURE - 1) / BLOCK * BLOCK
+    KEY_ERASURE + (len + KEY_ERASURE - 1) / CHACHA_BLOCK * CHACHA_BLOCK
 }
 
 /// Writes are mixed into the pool one ChaCha block at a time, as urandom does.
-const WRITE_BLOCK: usize = 64;
+const WRITE_BLOCK: usize = CHACHA_BLOCK;
 
 #[pin_data]
 struct RustSampleModule {
@@ -267,10 +269,10 @@ fn read(sink: &mut impl ReadSink) -> Result<usize> {
     // Neither buffer is zeroed first: the CRNG writes every byte before it is read.
     // No loop and no signal check for short reads: urandom checks once per page.
     //
-    // Each short path generates and wipes a fixed size: under QEMU every branch ends a
-    // translation block, which costs more than the few instructions on either side. The
-    // commonest short reads, 33 to 96 bytes (the key erasure and one ChaCha block), come
-    // first, after one range check.
+    // Each short path wipes a fixed size, and all but 97 to 256 bytes generate one: under QEMU
+    // every branch ends a translation block, which costs more than the few instructions on
+    // either side. The commonest short reads, 33 to 96 bytes (the key erasure and one ChaCha
+    // block), come first, after one range check.
     let copied = if (KEY_ERASURE + 1..=SHORT_READ).contains(&len) {
         StackBlock::new().copy_random::<{ SHORT_READ / UNIT }>(sink, len, SHORT_READ)
     } else if len == 0 {
