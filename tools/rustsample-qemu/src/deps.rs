@@ -30,6 +30,7 @@ const HOST_PACKAGES: &[(&str, &str)] = &[
     ("gcc-riscv64-linux-gnu", "guest test program (riscv64)"),
     ("libc6-dev-arm64-cross", "guest test program (arm64)"),
     ("libc6-dev-riscv64-cross", "guest test program (riscv64)"),
+    ("libc6-dev", "guest test program (x86_64)"),
     ("genimage", "disk image"),
     ("dosfstools", "disk image boot partition"),
     ("mtools", "disk image boot partition"),
@@ -37,7 +38,12 @@ const HOST_PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// From bookworm-backports: bookworm's QEMU 7.2 conflicts with the preinstalled qemu-utils 10.
-const BACKPORTS_PACKAGES: &[&str] = &["qemu-system-arm", "qemu-system-riscv", "opensbi"];
+const BACKPORTS_PACKAGES: &[&str] = &[
+    "qemu-system-arm",
+    "qemu-system-riscv",
+    "qemu-system-x86",
+    "opensbi",
+];
 
 pub const LLVM_BIN: &str = "/usr/lib/llvm-19/bin";
 pub const RUSTC: &str = "/usr/bin/rustc";
@@ -357,6 +363,10 @@ fn check_tools() -> Result<()> {
             "/usr/bin/qemu-system-riscv64",
             "qemu-system-riscv (bookworm-backports)",
         ),
+        (
+            "/usr/bin/qemu-system-x86_64",
+            "qemu-system-x86 (bookworm-backports)",
+        ),
         ("/usr/bin/genimage", "genimage"),
     ];
     for (path, pkg) in tools {
@@ -405,7 +415,7 @@ pub fn kernel_source(apt: &mut Apt, cache: &Path, series: &str) -> Result<PathBu
     Ok(tree)
 }
 
-/// A static busybox for `deb_arch` (arm64 from bookworm, riscv64 from trixie).
+/// A static busybox for `deb_arch` (arm64 and amd64 from bookworm, riscv64 from trixie).
 pub fn busybox(apt: &mut Apt, cache: &Path, deb_arch: &str) -> Result<PathBuf> {
     let dir = cache.join("busybox").join(deb_arch);
     let find = || {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The module files that go into the kernel tree (everything Kbuild needs).
-const MODULE_FILES: &[&str] = &["Kconfig", "Kbuild", "rust_sample.rs"];
+pub const MODULE_FILES: &[&str] = &["Kconfig", "Kbuild", "rust_sample.rs", "own_fops.rs"];
 
 /// Which Rust toolchain builds the kernel.
 #[derive(Clone)]
@@ -158,7 +158,8 @@ impl Purpose {
     }
 
     fn fragments(self, arch: Arch) -> Vec<&'static str> {
-        let mut f = vec!["board/common/linux-rustsample.fragment", arch.fragment()];
+        let mut f = vec!["board/common/linux-rustsample.fragment"];
+        f.extend(arch.fragments());
         if self == Purpose::Debug {
             f.extend(["tests/linux-kunit.fragment", "tests/linux-debug.fragment"]);
         }
@@ -196,7 +197,7 @@ impl Kernel {
         let out = cache.join("build").join(format!(
             "{}-{}-{series}-{:08x}",
             purpose.name(),
-            arch.name(),
+            arch.kernel_name(),
             fnv1a(key.as_bytes()) as u32
         ));
         Ok(Kernel {

@@ -19,8 +19,11 @@ use std::process::ExitCode;
 pub enum Arch {
     Arm64,
     Riscv64,
-    /// ARM64 on QEMU's Raspberry Pi 4 B machine: the board's own kernel and device tree.
+    /// ARM64 on QEMU's Raspberry Pi 4 B machine: the board's device tree, the root filesystem on
+    /// its SD card.
     Raspi4b,
+    /// The x86_64 PC, under KVM where the host allows it: benchmarks on real silicon.
+    X86_64,
 }
 
 impl Arch {
@@ -29,6 +32,15 @@ impl Arch {
             Arch::Arm64 => "arm64",
             Arch::Riscv64 => "riscv64",
             Arch::Raspi4b => "raspi4b",
+            Arch::X86_64 => "x86_64",
+        }
+    }
+    /// The kernel build a target boots: the QEMU `virt` and Raspberry Pi 4 targets share one
+    /// arm64 kernel with both boards' drivers, as a distribution's arm64 kernel would.
+    pub fn kernel_name(self) -> &'static str {
+        match self {
+            Arch::Arm64 | Arch::Raspi4b => "arm64",
+            other => other.name(),
         }
     }
     /// The Debian architecture of its userland.
@@ -36,12 +48,14 @@ impl Arch {
         match self {
             Arch::Arm64 | Arch::Raspi4b => "arm64",
             Arch::Riscv64 => "riscv64",
+            Arch::X86_64 => "amd64",
         }
     }
     pub fn kernel_arch(self) -> &'static str {
         match self {
             Arch::Arm64 | Arch::Raspi4b => "arm64",
             Arch::Riscv64 => "riscv",
+            Arch::X86_64 => "x86_64",
         }
     }
     pub fn board_dir(self) -> &'static str {
@@ -49,51 +63,75 @@ impl Arch {
             Arch::Arm64 => "board/qemu-aarch64-virt",
             Arch::Riscv64 => "board/qemu-riscv64-virt",
             Arch::Raspi4b => "board/raspberrypi4-64",
+            Arch::X86_64 => "board/qemu-x86_64",
         }
     }
-    pub fn fragment(self) -> &'static str {
+    /// The board fragments on top of `board/common/linux-rustsample.fragment`.
+    pub fn fragments(self) -> &'static [&'static str] {
         match self {
-            Arch::Arm64 => "board/qemu-aarch64-virt/linux.fragment",
-            Arch::Riscv64 => "board/qemu-riscv64-virt/linux.fragment",
-            Arch::Raspi4b => "board/raspberrypi4-64/linux-minimal.fragment",
+            Arch::Arm64 | Arch::Raspi4b => &[
+                "board/qemu-aarch64-virt/linux.fragment",
+                "board/raspberrypi4-64/linux-minimal.fragment",
+            ],
+            Arch::Riscv64 => &["board/qemu-riscv64-virt/linux.fragment"],
+            Arch::X86_64 => &["board/qemu-x86_64/linux.fragment"],
+        }
+    }
+    /// The make target of the boot image, and where the build puts it.
+    pub fn image_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "bzImage",
+            _ => "Image",
         }
     }
     pub fn image_path(self) -> &'static str {
         match self {
             Arch::Arm64 | Arch::Raspi4b => "arch/arm64/boot/Image",
             Arch::Riscv64 => "arch/riscv/boot/Image",
+            Arch::X86_64 => "arch/x86/boot/bzImage",
         }
     }
     pub fn gnu_triple(self) -> &'static str {
         match self {
             Arch::Arm64 | Arch::Raspi4b => "aarch64-linux-gnu",
             Arch::Riscv64 => "riscv64-linux-gnu",
+            Arch::X86_64 => "x86_64-linux-gnu",
         }
     }
     pub fn console(self) -> &'static str {
         match self {
             Arch::Arm64 | Arch::Raspi4b => "ttyAMA0",
-            Arch::Riscv64 => "ttyS0",
+            Arch::Riscv64 | Arch::X86_64 => "ttyS0",
         }
     }
     pub fn u_boot(self) -> &'static str {
         match self {
             Arch::Arm64 | Arch::Raspi4b => "qemu_arm64/u-boot.bin",
             Arch::Riscv64 => "qemu-riscv64_smode/u-boot.bin",
+            Arch::X86_64 => "qemu-x86_64/u-boot.rom",
         }
     }
-    /// The device tree the kernel build makes for the board, where QEMU does not make one.
+    /// The device trees the kernel build makes: the Raspberry Pi 4's, for the shared arm64
+    /// kernel.
+    pub fn dtbs(self) -> &'static [&'static str] {
+        match self {
+            Arch::Arm64 | Arch::Raspi4b => &["broadcom/bcm2711-rpi-4-b.dtb"],
+            _ => &[],
+        }
+    }
+    /// The device tree the target boots with, where QEMU does not make one.
     pub fn dtb(self) -> Option<&'static str> {
         match self {
             Arch::Raspi4b => Some("broadcom/bcm2711-rpi-4-b.dtb"),
             _ => None,
         }
     }
-    fn parse(s: &str) -> Option<Arch> {
+    pub(crate) fn parse(s: &str) -> Option<Arch> {
         match s {
             "arm64" | "aarch64" => Some(Arch::Arm64),
             "riscv64" | "riscv" => Some(Arch::Riscv64),
             "raspi4b" => Some(Arch::Raspi4b),
+            "x86_64" | "amd64" => Some(Arch::X86_64),
             _ => None,
         }
     }
@@ -122,8 +160,9 @@ commands:
   setup  only install what is missing
 
 options:
-  --arch arm64|riscv64|raspi4b
-                         target of `run` (default arm64; raspi4b: QEMU's Raspberry Pi 4 B)
+  --arch arm64|riscv64|raspi4b|x86_64
+                         target of `run` (default arm64; raspi4b: QEMU's Raspberry Pi 4 B;
+                         x86_64: under KVM where /dev/kvm works)
   --kernel VERSION       a Debian linux-source series (7.3, the default, or 7.2), or a
                          kernel.org release (7.1.9, 6.18.y) downloaded and checked against
                          the sha256 pinned in board/common/patches/linux/linux.hash
@@ -148,7 +187,7 @@ fn main() -> ExitCode {
         match a.as_str() {
             "--arch" => match it.next().and_then(|s| Arch::parse(s)) {
                 Some(a) => arch = a,
-                None => return usage_error("--arch takes arm64, riscv64 or raspi4b"),
+                None => return usage_error("--arch takes arm64, riscv64, raspi4b or x86_64"),
             },
             "--kernel" => match it.next().and_then(|s| source::KernelSpec::parse(s)) {
                 Some(k) => choice.kernel = Some(k),

@@ -39,6 +39,17 @@ pub fn command_line(arch: Arch, media: &Media) -> Vec<String> {
         Arch::Riscv64 => vec!["qemu-system-riscv64", "-M", "virt", "-bios", OPENSBI],
         // The board's fixed 4 CPUs and 2 GiB; no network or virtio devices.
         Arch::Raspi4b => vec!["qemu-system-aarch64", "-M", "raspi4b"],
+        // `-cpu host` alone aborts on hosts whose KVM refuses the ARCH_CAPABILITIES MSR.
+        Arch::X86_64 if kvm() => vec![
+            "qemu-system-x86_64",
+            "-M",
+            "pc",
+            "-accel",
+            "kvm",
+            "-cpu",
+            "host,-arch-capabilities",
+        ],
+        Arch::X86_64 => vec!["qemu-system-x86_64", "-M", "pc", "-cpu", "max"],
     }
     .into_iter()
     .map(String::from)
@@ -52,9 +63,8 @@ pub fn command_line(arch: Arch, media: &Media) -> Vec<String> {
             "1024",
             "-nic",
             "none",
-            "-device",
-            "virtio-rng-device",
         ]));
+        a.extend(s(&["-device", &virtio(arch, "virtio-rng")]));
     }
     match media {
         Media::Initramfs {
@@ -97,18 +107,45 @@ pub fn command_line(arch: Arch, media: &Media) -> Vec<String> {
         }
         Media::Disk { image, u_boot } => {
             match arch {
-                Arch::Arm64 | Arch::Raspi4b => a.extend(s(&["-bios", &u_boot.to_string_lossy()])),
                 Arch::Riscv64 => a.extend(s(&["-kernel", &u_boot.to_string_lossy()])),
+                _ => a.extend(s(&["-bios", &u_boot.to_string_lossy()])),
             }
             a.extend(s(&[
                 "-drive",
                 &format!("file={},if=none,format=raw,id=hd0", image.display()),
                 "-device",
-                "virtio-blk-device,drive=hd0",
+                &format!("{},drive=hd0", virtio(arch, "virtio-blk")),
             ]));
         }
     }
     a
+}
+
+/// A virtio device on the board's transport: PCI on the PC, MMIO on the `virt` boards.
+fn virtio(arch: Arch, device: &str) -> String {
+    match arch {
+        Arch::X86_64 => format!("{device}-pci"),
+        _ => format!("{device}-device"),
+    }
+}
+
+/// Whether x86_64 guests run under KVM: `/dev/kvm` opens for reading and writing. Probed once;
+/// without it they fall back to TCG, said once.
+pub fn kvm() -> bool {
+    static KVM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KVM.get_or_init(|| {
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+        {
+            Ok(_) => true,
+            Err(e) => {
+                println!("note: /dev/kvm: {e}: x86_64 guests run under TCG (emulated, slow)");
+                false
+            }
+        }
+    })
 }
 
 /// A running guest whose console output is logged and searchable line by line.
