@@ -8,7 +8,8 @@
  *   devcheck threads DEV     concurrent readers all get full, distinct reads
  *   devcheck write DEV       writes are accepted like urandom's
  *   devcheck stats DEV       FIPS 140-2 and NIST SP 800-22 checks on >= 1 MiB
- *   devcheck bench DEV REF   throughput of DEV against REF, side by side, as ratios
+ *   devcheck bench DEV REF   throughput of DEV against REF, side by side, as ratios, and
+ *                            of ChaCha20 in this program: the CRNG's own limit
  *
  * For the debug kernel (KASAN, lockdep, kmemleak, failslab):
  *   devcheck race DEV N      N unload/load cycles of rust_sample while readers open,
@@ -16,6 +17,11 @@
  *   devcheck mixed DEV       readers and writers at once on every CPU
  *   devcheck failslab DEV    with failslab armed for this task, reads that need an
  *                            allocation fail with ENOMEM; reads work again afterwards
+ *   devcheck stress DEV N    N random operations on the device in each of four threads
+ *                            (read, readv, preadv2, write, splice, sendfile, poll, mmap,
+ *                            ioctl, fcntl, lseek, dup, close) on random sizes and
+ *                            alignments, some into half-unmapped buffers, while a fifth
+ *                            unloads and reloads the module whenever no file is open
  *
  * Exit status 0 when every check passed; each failure is printed as "FAIL: ...".
  */
@@ -23,13 +29,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -415,6 +424,56 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * ChaCha20 blocks as the CRNG makes them (chacha_block_generic() in the
+ * kernel): no device can hand out bytes faster than this on one CPU.
+ */
+#define ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
+#define QR(a, b, c, d)                                                         \
+	(a += b, d = ROTL(d ^ a, 16), c += d, b = ROTL(b ^ c, 12), a += b,     \
+	 d = ROTL(d ^ a, 8), c += d, b = ROTL(b ^ c, 7))
+
+static void chacha20_block(uint32_t state[16], uint32_t out[16])
+{
+	uint32_t x[16];
+
+	memcpy(x, state, sizeof(x));
+	for (int i = 0; i < 10; i++) {
+		QR(x[0], x[4], x[8], x[12]);
+		QR(x[1], x[5], x[9], x[13]);
+		QR(x[2], x[6], x[10], x[14]);
+		QR(x[3], x[7], x[11], x[15]);
+		QR(x[0], x[5], x[10], x[15]);
+		QR(x[1], x[6], x[11], x[12]);
+		QR(x[2], x[7], x[8], x[13]);
+		QR(x[3], x[4], x[9], x[14]);
+	}
+	for (int i = 0; i < 16; i++)
+		out[i] = x[i] + state[i];
+	state[12]++;
+}
+
+static void bench_chacha20(void)
+{
+	enum { REPS = 9, BLOCKS = 1 << 16 }; /* 4 MiB a run */
+	uint32_t state[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+	uint32_t out[16], sum = 0;
+	double mbs[REPS];
+
+	for (int r = 0; r < REPS; r++) {
+		double start = now();
+
+		for (int b = 0; b < BLOCKS; b++) {
+			chacha20_block(state, out);
+			sum ^= out[b % 16]; /* uses every block, so none is optimised away */
+		}
+		mbs[r] = (double)BLOCKS * sizeof(out) / (now() - start) / 1e6;
+	}
+	qsort(mbs, REPS, sizeof(double), cmp_double);
+	printf("BENCH chacha20 reps=%d %.2fMB/s %.2fns/byte (one CPU, no copy; %08x)\n", REPS,
+	       mbs[REPS / 2], 1e3 / mbs[REPS / 2], sum);
+}
+
 static int bench(const char *dev, const char *ref)
 {
 	static const struct {
@@ -456,6 +515,7 @@ static int bench(const char *dev, const char *ref)
 	free(buf);
 	close(fd);
 	close(rfd);
+	bench_chacha20();
 	return 0;
 }
 
@@ -638,6 +698,184 @@ static int check_failslab(const char *dev)
 	return 0;
 }
 
+/*
+ * Random operations on the device from several threads while another unloads
+ * and reloads the module whenever no file is open. What the device must do
+ * is checked where it is defined (a read into mapped memory is full, one that
+ * ends in unmapped memory is partial or EFAULT, splice/sendfile/mmap/ioctl/
+ * lseek fail as the abstraction has them); the kernel's sanitizers check the
+ * rest.
+ */
+struct stresser {
+	const char *dev;
+	long ops, done, reopened, failed;
+	unsigned int seed;
+	char why[160];
+};
+
+static unsigned char *stress_area; /* two pages, the second unmapped */
+
+#define STRESS_FAIL(st, ...)                                                   \
+	do {                                                                   \
+		snprintf((st)->why, sizeof((st)->why), __VA_ARGS__);           \
+		(st)->failed++;                                                \
+	} while (0)
+
+static void stress_one(struct stresser *st, int *fd, unsigned char *buf)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int op = rand_r(&st->seed) % 16;
+	size_t len = rand_r(&st->seed) % 3 ? rand_r(&st->seed) % 300 : rand_r(&st->seed) % 70000;
+	unsigned char *p = buf + rand_r(&st->seed) % 64;
+	struct iovec iov[2] = { { p, len / 2 }, { p + len / 2, len - len / 2 } };
+	size_t tail = rand_r(&st->seed) % 200 + 1;
+	int pipefd[2], nfd;
+	ssize_t got;
+
+	switch (op) {
+	case 0: case 1: case 2: /* read, readv, preadv2 into mapped memory: full */
+		got = op == 0 ? read(*fd, p, len)
+		    : op == 1 ? readv(*fd, iov, 2)
+			      : preadv2(*fd, iov, 2, -1, RWF_HIPRI);
+		if (got != (ssize_t)len)
+			STRESS_FAIL(st, "op %d: read(%zu) returned %zd (%s)", op, len, got,
+				    got < 0 ? strerror(errno) : "short");
+		break;
+	case 3: /* a read that ends in the unmapped page: partial, or EFAULT */
+		got = read(*fd, stress_area + page - tail, tail + len % 100);
+		if (!(got == (ssize_t)tail || (got >= 0 && got < (ssize_t)tail) ||
+		      (got < 0 && errno == EFAULT)))
+			STRESS_FAIL(st, "read across unmapped page returned %zd (%s)", got,
+				    got < 0 ? strerror(errno) : "count");
+		break;
+	case 4: /* write: accepted whole */
+		got = write(*fd, p, len);
+		if (got != (ssize_t)len)
+			STRESS_FAIL(st, "write(%zu) returned %zd (%s)", len, got,
+				    got < 0 ? strerror(errno) : "short");
+		break;
+	case 5: /* splice and sendfile: the abstraction has no splice_read */
+		if (pipe(pipefd) == 0) {
+			got = splice(*fd, NULL, pipefd[1], NULL, len % 4096 + 1, 0);
+			if (got >= 0 || errno != EINVAL)
+				STRESS_FAIL(st, "splice returned %zd (%s), want EINVAL", got,
+					    got < 0 ? strerror(errno) : "count");
+			got = sendfile(pipefd[1], *fd, NULL, len % 4096 + 1);
+			if (got >= 0 || errno != EINVAL)
+				STRESS_FAIL(st, "sendfile returned %zd (%s), want EINVAL", got,
+					    got < 0 ? strerror(errno) : "count");
+			close(pipefd[0]);
+			close(pipefd[1]);
+		}
+		break;
+	case 6: { /* poll: always ready */
+		struct pollfd pfd = { .fd = *fd, .events = POLLIN | POLLOUT };
+
+		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+			STRESS_FAIL(st, "poll: revents %#x", pfd.revents);
+		break;
+	}
+	case 7: /* mmap: no mmap file operation */
+		if (mmap(NULL, page, PROT_READ, MAP_PRIVATE, *fd, 0) != MAP_FAILED ||
+		    errno != ENODEV)
+			STRESS_FAIL(st, "mmap did not fail with ENODEV");
+		break;
+	case 8: /* ioctl: none */
+		if (ioctl(*fd, rand_r(&st->seed), p) != -1 || errno != ENOTTY)
+			STRESS_FAIL(st, "ioctl did not fail with ENOTTY");
+		break;
+	case 9: /* O_NONBLOCK on and off: the CRNG is ready, reads never block */
+		fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) ^ O_NONBLOCK);
+		break;
+	case 10: /* lseek: no llseek */
+		if (lseek(*fd, len, SEEK_SET) != -1 || errno != ESPIPE)
+			STRESS_FAIL(st, "lseek did not fail with ESPIPE");
+		break;
+	case 11: /* a duplicate reads the same file, then closes */
+		nfd = dup(*fd);
+		if (nfd < 0 || read(nfd, p, 64) != 64)
+			STRESS_FAIL(st, "dup/read: %s", strerror(errno));
+		if (nfd >= 0)
+			close(nfd);
+		break;
+	default: /* close and reopen: lets the module go away meanwhile */
+		close(*fd);
+		for (;;) {
+			*fd = open(st->dev, rand_r(&st->seed) % 2 ? O_RDWR : O_RDONLY);
+			if (*fd >= 0)
+				break;
+			if (errno != ENOENT && errno != ENODEV && errno != ENXIO) {
+				STRESS_FAIL(st, "open: %s", strerror(errno));
+				return;
+			}
+			usleep(50);
+		}
+		st->reopened++;
+		/* A file opened O_RDONLY cannot write: use read-write from here. */
+		close(*fd);
+		while ((*fd = open(st->dev, O_RDWR)) < 0)
+			usleep(50);
+		break;
+	}
+	st->done++;
+}
+
+static void *stresser_main(void *arg)
+{
+	struct stresser *st = arg;
+	unsigned char *buf = malloc(70000 + 64);
+	int fd;
+
+	while ((fd = open(st->dev, O_RDWR)) < 0)
+		usleep(50);
+	while (st->done < st->ops && !st->failed)
+		stress_one(st, &fd, buf);
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+static int check_stress(const char *dev, long ops)
+{
+	enum { STRESSERS = 4 };
+	static struct stresser st[STRESSERS];
+	pthread_t tid[STRESSERS];
+	long page = sysconf(_SC_PAGESIZE), reloads = 0, active;
+	unsigned int seed = time(NULL);
+
+	stress_area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	munmap(stress_area + page, page);
+	printf("seed %u\n", seed);
+	for (int i = 0; i < STRESSERS; i++) {
+		st[i] = (struct stresser){ .dev = dev, .ops = ops, .seed = seed + i };
+		pthread_create(&tid[i], NULL, stresser_main, &st[i]);
+	}
+	do {
+		/* Refused while any file is open: that is most of the time. */
+		if (syscall(SYS_delete_module, "rust_sample", O_NONBLOCK) == 0) {
+			if (system("modprobe rust_sample") != 0) {
+				CHECK(0, "modprobe failed after %ld reloads", reloads);
+				break;
+			}
+			reloads++;
+		} else {
+			usleep(200);
+		}
+		active = 0;
+		for (int i = 0; i < STRESSERS; i++)
+			active += st[i].done < st[i].ops && !st[i].failed;
+	} while (active);
+	for (int i = 0; i < STRESSERS; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(!st[i].failed, "thread %d: %s", i, st[i].why);
+	}
+	printf("%d threads x %ld random operations (seed %u): %ld reopens, %ld module reloads\n",
+	       STRESSERS, ops, seed, st[0].reopened + st[1].reopened + st[2].reopened +
+	       st[3].reopened, reloads);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -666,10 +904,13 @@ int main(int argc, char **argv)
 		check_mixed(dev);
 	else if (!strcmp(cmd, "failslab"))
 		check_failslab(dev);
+	else if (!strcmp(cmd, "stress") && argc > 3)
+		check_stress(dev, atol(argv[3]));
 	else {
 		fprintf(stderr, "usage: devcheck sizes|fault|signal|threads|write|stats DEV\n"
 				"       devcheck bench DEV REF\n"
-				"       devcheck race DEV CYCLES | mixed DEV | failslab DEV\n");
+				"       devcheck race DEV CYCLES | mixed DEV | failslab DEV\n"
+				"       devcheck stress DEV OPS\n");
 		return 2;
 	}
 	return failures ? 1 : 0;

@@ -8,7 +8,9 @@
 # With --debug, the kernel is one built with tests/linux-debug.fragment
 # (KASAN, lockdep, kmemleak, UBSAN, failslab): unload races, readers and
 # writers at once, fault injection and a kmemleak scan run too, and any
-# sanitizer report fails the run.
+# sanitizer report fails the run. With --stress (a debug kernel at native
+# speed, under KVM), 2000 reload cycles instead of 200 and a randomized
+# syscall stress while the module reloads.
 
 DEV=/dev/rust-sample
 INIT=/etc/init.d/S50rustsample
@@ -18,12 +20,15 @@ failed=0
 bench=
 kunit=
 debug=
+cycles=200
+stress=
 DEBUGFS=/sys/kernel/debug
 for arg; do
 	case $arg in
 	--bench) bench=1 ;;
 	--kunit) kunit=1 ;;
 	--debug) debug=1 ;;
+	--stress) cycles=2000 stress=1 ;;
 	esac
 done
 
@@ -157,7 +162,7 @@ debugfs_mounted() {
 }
 
 unload_races_readers() {
-	devcheck race "$DEV" 200
+	devcheck race "$DEV" "$cycles"
 }
 
 failslab_makes_reads_fail_cleanly() {
@@ -205,8 +210,11 @@ if [ -f "$OUT_OF_TREE" ]; then
 	run "out-of-tree build loads and reads" out_of_tree_module
 fi
 if [ -n "$debug" ]; then
-	run "200 unload/load cycles with readers racing" unload_races_readers
+	run "$cycles unload/load cycles with readers racing" unload_races_readers
 	run "devcheck mixed (readers and writers on every CPU)" devcheck mixed "$DEV"
+	if [ -n "$stress" ]; then
+		run "randomized syscall stress while the module reloads" devcheck stress "$DEV" 20000
+	fi
 	run "failslab: reads fail with ENOMEM, then work" failslab_makes_reads_fail_cleanly
 	run "kmemleak reports nothing from rust_sample" kmemleak_finds_nothing
 fi
