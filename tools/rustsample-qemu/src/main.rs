@@ -4,6 +4,7 @@
 //! tree ships it) and out-of-tree (as Yocto builds it), a busybox guest with the project's
 //! init script, an initramfs and a U-Boot-bootable `sdcard.img`, and boots them in QEMU.
 
+mod cli;
 mod deps;
 mod kernel;
 mod qemu;
@@ -12,6 +13,7 @@ mod source;
 mod step;
 mod suite;
 
+use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -151,70 +153,19 @@ fn repo_dir() -> PathBuf {
         .expect("repository directory")
 }
 
-const USAGE: &str = "usage: rustsample-qemu COMMAND [OPTIONS]
-
-commands:
-  run    build the kernel, module, initramfs and sdcard.img, boot the disk image
-         through U-Boot in QEMU and show /dev/rust-sample working
-  test   the whole test suite: lints, then in-guest tests on every target
-  setup  only install what is missing
-
-options:
-  --arch arm64|riscv64|raspi4b|x86_64
-                         target of `run` (default arm64; raspi4b: QEMU's Raspberry Pi 4 B;
-                         x86_64: under KVM where /dev/kvm works)
-  --kernel VERSION       a Debian linux-source series (7.3, the default, or 7.2), or a
-                         kernel.org release (7.1.9, 6.18.y) downloaded and checked against
-                         the sha256 pinned in board/common/patches/linux/linux.hash
-  --kernel-src DIR       an unpacked kernel tree of any version (6.18 or later); `test`
-                         then boots it on arm64 and riscv64 instead of the default targets
-  --bindgen VERSION      build the kernel with that bindgen-cli (cargo install --locked)
-  --initramfs            `run`: boot with -kernel/-initrd instead of the disk image
-  --only NAME            `test`: run only the targets whose name contains NAME
-";
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut arch = Arch::Arm64;
-    let mut choice = suite::Choice {
-        kernel: None,
-        bindgen: None,
-    };
-    let mut initramfs = false;
-    let mut only = None;
-    let mut it = args.iter().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--arch" => match it.next().and_then(|s| Arch::parse(s)) {
-                Some(a) => arch = a,
-                None => return usage_error("--arch takes arm64, riscv64, raspi4b or x86_64"),
-            },
-            "--kernel" => match it.next().and_then(|s| source::KernelSpec::parse(s)) {
-                Some(k) => choice.kernel = Some(k),
-                None => return usage_error(
-                    "--kernel takes a Debian series (7.3) or a kernel.org release (7.1.9, 6.18.y)",
-                ),
-            },
-            "--kernel-src" => match it.next() {
-                Some(d) => choice.kernel = Some(source::KernelSpec::Tree(d.into())),
-                None => return usage_error("--kernel-src takes a kernel source directory"),
-            },
-            "--bindgen" => match it.next() {
-                Some(v) => choice.bindgen = Some(v.clone()),
-                None => return usage_error("--bindgen takes a bindgen-cli version such as 0.72.1"),
-            },
-            "--initramfs" => initramfs = true,
-            "--only" => only = it.next().cloned(),
-            other => return usage_error(&format!("unknown option {other}")),
-        }
-    }
+    // Usage errors and --help end here (exit 2 and 0), before any work.
+    let cli = cli::Cli::parse();
     let repo = repo_dir();
     let cache = cache_dir();
-    let result = match args.first().map(String::as_str) {
-        Some("run") => suite::run_demo(&repo, &cache, arch, &choice, initramfs),
-        Some("test") => suite::run_tests(&repo, &cache, &choice, only.as_deref()),
-        Some("setup") => deps::ensure_host(&mut deps::Apt::new(&cache)),
-        _ => return usage_error("a command is needed"),
+    let result = match cli.command {
+        cli::Command::Run(a) => {
+            suite::run_demo(&repo, &cache, a.arch, &a.kernel.choice(), a.initramfs)
+        }
+        cli::Command::Test(a) => {
+            suite::run_tests(&repo, &cache, &a.kernel.choice(), a.only.as_deref())
+        }
+        cli::Command::Setup => deps::ensure_host(&mut deps::Apt::new(&cache)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -223,9 +174,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("error: {msg}\n\n{USAGE}");
-    ExitCode::from(2)
 }

@@ -5,7 +5,7 @@ use crate::kernel::{install_in_tree, Kernel, Purpose, Toolchain, MODULE_FILES};
 use crate::qemu::{self, Guest, Media};
 use crate::rootfs::{self, Rootfs};
 use crate::source::{KernelSpec, Source};
-use crate::step::{fail, output, Result, Step};
+use crate::step::{fail, output, run_logged, Result, Step};
 use crate::Arch;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -506,11 +506,61 @@ const CHOSEN_KERNEL_TARGETS: &[Target] = &[
     target(Arch::X86_64, DEFAULT_SERIES, false, false, true),
 ];
 
+/// The host tool's own unit tests and the Yocto layer lint (oelint-adv, pinned, in a venv in
+/// the cache): they need no kernel, so they come first, whatever `--only` says.
+fn host_checks(repo: &Path, logs: &Path, results: &mut Results) {
+    let step = Step::new("Host checks: the tool's unit tests and the Yocto layer lint");
+    let manifest = repo.join("tools/rustsample-qemu/Cargo.toml");
+    let mut cargo_test = Command::new("cargo");
+    cargo_test
+        .args(["test", "--release", "--manifest-path"])
+        .arg(&manifest);
+    let r = logged(
+        &mut cargo_test,
+        &logs.join("host-unit-tests.log"),
+        "cargo test",
+    );
+    results.record_result(
+        "tools/rustsample-qemu: unit tests (cargo test --release)",
+        r,
+    );
+
+    let log = logs.join("oelint.log");
+    let r = logged(
+        &mut Command::new(repo.join(".ci/oelint.sh")),
+        &log,
+        ".ci/oelint.sh",
+    );
+    if r.is_ok() {
+        // A stale rust-sample SRCREV is a note, not a failure: show it.
+        for l in fs::read_to_string(&log).unwrap_or_default().lines() {
+            if l.starts_with("oelint: note:") {
+                println!("    {l}");
+            }
+        }
+    }
+    results.record_result("meta-rustsample: Yocto layer lint (.ci/oelint.sh)", r);
+    step.done();
+}
+
+/// Runs `cmd` with its output in `log`, a new one each time.
+fn logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
+    match fs::remove_file(log) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return fail(format!("{}: {e}", log.display()))
+        }
+        _ => {}
+    }
+    run_logged(cmd, log, what, None).map(|_| ())
+}
+
 pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>) -> Result<()> {
-    let mut apt = Apt::new(cache);
-    deps::ensure_host(&mut apt)?;
     let logs = cache.join("logs");
     fs::create_dir_all(&logs)?;
+    let mut results = Results::default();
+    host_checks(repo, &logs, &mut results);
+    let mut apt = Apt::new(cache);
+    deps::ensure_host(&mut apt)?;
     let bindgen = deps::bindgen(cache, choice.bindgen.as_deref())?;
     let chosen = match &choice.kernel {
         Some(spec) => Some(Source::get(spec, repo, cache, &mut apt)?),
@@ -523,7 +573,6 @@ pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>)
     } else {
         TARGETS.iter().collect()
     };
-    let mut results = Results::default();
     let mut built: Vec<Built> = Vec::new();
     let mut broken: Vec<(Arch, String, bool)> = Vec::new();
 
@@ -625,6 +674,26 @@ pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_logged_failure_names_its_log_and_the_log_is_new_each_time() {
+        let dir = std::env::temp_dir().join(format!("rustsample-logged-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("check.log");
+        fs::write(&log, "an older run\n").unwrap();
+        let e = logged(
+            Command::new("sh").args(["-c", "echo finding; exit 3"]),
+            &log,
+            "the check",
+        )
+        .unwrap_err();
+        assert!(e.0.starts_with("the check failed"), "{e}");
+        assert!(e.0.contains(&log.display().to_string()), "{e}");
+        assert!(e.0.contains("finding"), "{e}");
+        assert!(logged(&mut Command::new("true"), &log, "the check").is_ok());
+        assert_eq!(fs::read_to_string(&log).unwrap(), "");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn guest_lines_become_results() {
