@@ -48,6 +48,9 @@ const BACKPORTS_PACKAGES: &[&str] = &[
 pub const LLVM_BIN: &str = "/usr/lib/llvm-19/bin";
 pub const RUSTC: &str = "/usr/bin/rustc";
 pub const RUST_LIB_SRC: &str = "/usr/lib/rustlib/src/rust/library";
+/// clippy-driver of rustc-web (rust-web-clippy): clippy must match the rustc that built the
+/// kernel's crates.
+pub const CLIPPY_DRIVER: &str = "/usr/bin/clippy-driver";
 
 pub fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
@@ -163,21 +166,6 @@ impl Apt {
         Ok(())
     }
 
-    /// The versions of `pkg` the private sources offer, newest first.
-    fn versions(&mut self, pkg: &str) -> Result<Vec<String>> {
-        self.update()?;
-        let out = output(
-            Command::new("apt-cache")
-                .args(self.opts())
-                .args(["madison", pkg]),
-        )?;
-        Ok(out
-            .lines()
-            .filter_map(|l| l.split('|').nth(1))
-            .map(|v| v.trim().to_string())
-            .collect())
-    }
-
     /// Downloads `spec` (`name`, `name:arch` or `name=version`) and unpacks it into `dest`.
     pub fn unpack(&mut self, spec: &str, dest: &Path) -> Result<()> {
         self.update()?;
@@ -267,7 +255,8 @@ pub fn ensure_host(apt: &mut Apt) -> Result<()> {
         .map(|p| p.to_string())
         .collect();
     let src_missing = !Path::new(RUST_LIB_SRC).join("core").is_dir();
-    if !missing.is_empty() || !missing_bpo.is_empty() || src_missing {
+    let clippy_missing = !Path::new(CLIPPY_DRIVER).exists();
+    if !missing.is_empty() || !missing_bpo.is_empty() || src_missing || clippy_missing {
         let step = Step::new("Installing host packages");
         if !missing.is_empty() {
             println!("    missing: {}", missing.join(" "));
@@ -280,10 +269,13 @@ pub fn ensure_host(apt: &mut Apt) -> Result<()> {
             );
             apt.install(&missing_bpo, Some("bookworm-backports"))?;
         }
-        if src_missing {
-            // rust-web-src must be the library source of exactly the installed rustc-web.
+        if src_missing || clippy_missing {
+            // rust-web-src and rust-web-clippy must be those of exactly the installed rustc-web.
             let v = output(Command::new("dpkg-query").args(["-W", "-f=${Version}", "rustc-web"]))?;
-            apt.install(&[format!("rust-web-src={v}")], None)?;
+            apt.install(
+                &[format!("rust-web-src={v}"), format!("rust-web-clippy={v}")],
+                None,
+            )?;
         }
         step.done();
     }
@@ -353,6 +345,7 @@ pub fn bindgen(cache: &Path, version: Option<&str>) -> Result<Bindgen> {
 fn check_tools() -> Result<()> {
     let tools: &[(&str, &str)] = &[
         (RUSTC, "rustc-web (bookworm-security)"),
+        (CLIPPY_DRIVER, "rust-web-clippy (bookworm-security)"),
         ("/usr/lib/llvm-19/bin/clang", "clang-19"),
         ("/usr/lib/llvm-19/bin/ld.lld", "lld-19"),
         (
@@ -441,39 +434,4 @@ pub fn u_boot(apt: &mut Apt, cache: &Path) -> Result<PathBuf> {
         apt.unpack("u-boot-qemu", &dir)?;
     }
     Ok(lib)
-}
-
-/// Debian's rust-src of the same series as rustup's default rustc, for the lint build.
-/// rustc-web ships no clippy or rustfmt, and clippy-driver must match the rustc that built
-/// the kernel's crates, so lints run on a tree prepared with rustup's toolchain.
-pub fn lint_rust_src(apt: &mut Apt, cache: &Path, rustc_version: &str) -> Result<PathBuf> {
-    let series: String = rustc_version
-        .split('.')
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(".");
-    let dir = cache.join("rust-src").join(&series);
-    let find = || -> Option<PathBuf> {
-        let usr_src = dir.join("usr/src");
-        fs::read_dir(&usr_src)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("library"))
-            .find(|p| p.join("core").is_dir())
-    };
-    if let Some(p) = find() {
-        return Ok(p);
-    }
-    let version = apt
-        .versions("rust-src")?
-        .into_iter()
-        .find(|v| v.starts_with(&format!("{series}.")))
-        .ok_or_else(|| {
-            crate::step::Error(format!(
-                "no Debian rust-src of the {series} series to match rustup's rustc {rustc_version}"
-            ))
-        })?;
-    apt.unpack(&format!("rust-src={version}"), &dir)?;
-    find()
-        .ok_or_else(|| crate::step::Error(format!("rust-src {version} has no library/ directory")))
 }

@@ -19,8 +19,6 @@ pub const MODULE_FILES: &[&str] = &["Kconfig", "Kbuild", "rust_sample.rs", "own_
 pub struct Toolchain {
     pub rustc: PathBuf,
     pub lib_src: PathBuf,
-    /// Extra directory first on PATH (rustup's toolchain, for clippy-driver and rustfmt).
-    pub path_prefix: Option<PathBuf>,
     pub bindgen: crate::deps::Bindgen,
 }
 
@@ -30,7 +28,6 @@ impl Toolchain {
         Toolchain {
             rustc: RUSTC.into(),
             lib_src: RUST_LIB_SRC.into(),
-            path_prefix: None,
             bindgen,
         }
     }
@@ -141,8 +138,6 @@ pub fn install_in_tree(repo: &Path, src: &Path) -> Result<()> {
 pub enum Purpose {
     /// The board kernel the guests boot.
     Image,
-    /// Prepared only, for clippy.
-    Lint,
     /// The board kernel plus `tests/linux-kunit.fragment` (the module's KUnit suite runs at
     /// load) and `tests/linux-debug.fragment` (KASAN, lockdep, kmemleak, UBSAN, failslab).
     Debug,
@@ -152,7 +147,6 @@ impl Purpose {
     pub fn name(self) -> &'static str {
         match self {
             Purpose::Image => "image",
-            Purpose::Lint => "lint",
             Purpose::Debug => "debug",
         }
     }
@@ -211,10 +205,7 @@ impl Kernel {
     }
 
     fn make(&self) -> Command {
-        let mut path = format!("{LLVM_BIN}:{}", std::env::var("PATH").unwrap_or_default());
-        if let Some(p) = &self.toolchain.path_prefix {
-            path = format!("{}:{path}", p.display());
-        }
+        let path = format!("{LLVM_BIN}:{}", std::env::var("PATH").unwrap_or_default());
         let mut cmd = Command::new("make");
         cmd.arg("-C")
             .arg(&self.src)
@@ -376,20 +367,6 @@ impl Kernel {
             None,
         )?;
         Ok(dir.join("rust_sample.ko"))
-    }
-
-    /// `make prepare` only: enough for out-of-tree builds and lints.
-    pub fn prepare(&self) -> Result<()> {
-        let step = Step::new(format!(
-            "Preparing Linux {} for {} (modules_prepare)",
-            self.series,
-            self.arch.name()
-        ));
-        let mut cmd = self.make_parallel();
-        cmd.arg("modules_prepare");
-        run_logged(&mut cmd, &self.log("prepare"), "modules_prepare", None)?;
-        step.done();
-        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use crate::kernel::{install_in_tree, Kernel, Purpose, Toolchain, MODULE_FILES};
 use crate::qemu::{self, Guest, Media};
 use crate::rootfs::{self, Rootfs};
 use crate::source::{KernelSpec, Source};
-use crate::step::{fail, output, run_logged, Result, Step};
+use crate::step::{fail, run_logged, Result, Step};
 use crate::Arch;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -25,6 +25,7 @@ struct Built {
     sdcard: PathBuf,
     u_boot: PathBuf,
     out_of_tree_warnings: Vec<String>,
+    clippy_warnings: Vec<String>,
 }
 
 /// What the user chose: the kernel source (Debian's 7.3 when not given) and bindgen.
@@ -61,6 +62,13 @@ fn build(
     ));
     let ko = kernel.build_external(repo, "out-of-tree", &[])?;
     let out_of_tree_warnings = kernel.rust_warnings("out-of-tree");
+    // Clippy on every kernel built: each takes one of the module's two registrations.
+    kernel.build_external(
+        repo,
+        "clippy",
+        &["CLIPPY=1", &format!("CLIPPY_DRIVER={}", deps::CLIPPY_DRIVER)],
+    )?;
+    let clippy_warnings = kernel.rust_warnings("clippy");
     let busybox = deps::busybox(apt, cache, arch.deb_arch())?;
     let guest = cache
         .join("guest")
@@ -85,6 +93,7 @@ fn build(
         sdcard,
         u_boot,
         out_of_tree_warnings,
+        clippy_warnings,
     })
 }
 
@@ -378,25 +387,19 @@ fn guest_suite(
     Ok(())
 }
 
-/// rustfmt, and clippy on a tree prepared with rustup's toolchain (rustc-web has no clippy).
-fn lint(
-    repo: &Path,
-    cache: &Path,
-    apt: &mut Apt,
-    results: &mut Results,
-    source: &Source,
-    bindgen: &deps::Bindgen,
-) {
+/// rustfmt and checkpatch.pl --strict on the module's files, with the kernel tree's own
+/// configuration and script (clippy runs with every kernel build).
+fn lint(repo: &Path, results: &mut Results, source: &Source) {
     let src = &source.tree;
+    let files: Vec<PathBuf> = MODULE_FILES
+        .iter()
+        .chain(["Makefile"].iter())
+        .map(|f| repo.join("module").join(f))
+        .collect();
     let rustfmt = Command::new(deps::cargo_bin("rustfmt"))
         .args(["--check", "--edition", "2021", "--config-path"])
         .arg(src.join(".rustfmt.toml"))
-        .args(
-            MODULE_FILES
-                .iter()
-                .filter(|f| f.ends_with(".rs"))
-                .map(|f| repo.join("module").join(f)),
-        )
+        .args(files.iter().filter(|f| f.extension().is_some_and(|e| e == "rs")))
         .output();
     let r = match rustfmt {
         Ok(o) if o.status.success() => Ok(()),
@@ -410,35 +413,19 @@ fn lint(
         "module/*.rs are rustfmt-clean (kernel .rustfmt.toml)",
         r,
     );
-
-    let r = (|| -> Result<()> {
-        let rustc = PathBuf::from(
-            output(Command::new(deps::cargo_bin("rustup")).args(["which", "rustc"]))?.trim(),
-        );
-        let version = output(Command::new(&rustc).arg("--version"))?;
-        let version = version.split_whitespace().nth(1).unwrap_or("").to_string();
-        let lib_src = deps::lint_rust_src(apt, cache, &version)?;
-        let toolchain = Toolchain {
-            path_prefix: rustc.parent().map(Path::to_path_buf),
-            rustc,
-            lib_src,
-            bindgen: bindgen.clone(),
-        };
-        let k = Kernel::new(repo, cache, source, Arch::Arm64, toolchain, Purpose::Lint)?;
-        k.configure()?;
-        k.prepare()?;
-        // Module.symvers comes only with a full build; this tree is prepared for lints only.
-        k.build_external(repo, "clippy", &["CLIPPY=1", "KBUILD_MODPOST_WARN=1"])?;
-        let w = k.rust_warnings("clippy");
-        if w.is_empty() {
-            Ok(())
-        } else {
-            fail(w.join("\n"))
-        }
-    })();
+    let checkpatch = Command::new("perl")
+        .arg(src.join("scripts/checkpatch.pl"))
+        .args(["--strict", "--no-tree", "--terse", "-f"])
+        .args(&files)
+        .output();
+    let r = match checkpatch {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => fail(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Err(e) => fail(format!("cannot run checkpatch.pl: {e}")),
+    };
     results.record_result(
         &format!(
-            "module builds with CLIPPY=1 and no warnings (arm64, Linux {})",
+            "checkpatch.pl --strict finds nothing in module/ (Linux {})",
             source.label
         ),
         r,
@@ -607,6 +594,14 @@ pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>)
                         b.out_of_tree_warnings.is_empty(),
                         &b.out_of_tree_warnings.join("\n"),
                     );
+                    results.record(
+                        &format!(
+                            "{} {series}{kind}: the module builds with CLIPPY=1 without warnings",
+                            arch.name()
+                        ),
+                        b.clippy_warnings.is_empty(),
+                        &b.clippy_warnings.join("\n"),
+                    );
                     built.push(b);
                 }
                 Err(e) => {
@@ -630,7 +625,7 @@ pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>)
     }
 
     if only.is_none_or(|o| "lint".contains(o)) {
-        let step = Step::new("Lints: rustfmt and clippy");
+        let step = Step::new("Lints: rustfmt and checkpatch.pl");
         let source = match &chosen {
             Some(s) => Ok(s.clone()),
             None => Source::get(
@@ -641,7 +636,7 @@ pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>)
             ),
         };
         match source {
-            Ok(src) => lint(repo, cache, &mut apt, &mut results, &src, &bindgen),
+            Ok(src) => lint(repo, &mut results, &src),
             Err(e) => results.record("lint: kernel source", false, &e.0),
         }
         step.done();
