@@ -7,6 +7,7 @@
 //! delete it once the oldest supported kernel is 7.3.
 
 use super::RustSample;
+use core::mem::{align_of, size_of};
 use kernel::{
     bindings,
     error::to_result,

@@ -11,6 +11,7 @@
 //! The misc-device abstraction has no `splice_read` or `llseek`: `splice(2)` and `sendfile(2)`
 //! from the device fail with `EINVAL`, `lseek(2)` with `ESPIPE`.
 
+use core::mem::{size_of, size_of_val};
 use kernel::{
     bindings, c_str,
     error::to_result,

@@ -798,12 +798,10 @@ static void stress_one(struct stresser *st, int *fd, unsigned char *buf)
 		if (nfd >= 0)
 			close(nfd);
 		break;
-	default: /* close and reopen: lets the module go away meanwhile */
+	default: /* close, wait a little (the module may go), reopen */
 		close(*fd);
-		for (;;) {
-			*fd = open(st->dev, rand_r(&st->seed) % 2 ? O_RDWR : O_RDONLY);
-			if (*fd >= 0)
-				break;
+		usleep(rand_r(&st->seed) % 3000);
+		while ((*fd = open(st->dev, O_RDWR)) < 0) {
 			if (errno != ENOENT && errno != ENODEV && errno != ENXIO) {
 				STRESS_FAIL(st, "open: %s", strerror(errno));
 				return;
@@ -811,10 +809,6 @@ static void stress_one(struct stresser *st, int *fd, unsigned char *buf)
 			usleep(50);
 		}
 		st->reopened++;
-		/* A file opened O_RDONLY cannot write: use read-write from here. */
-		close(*fd);
-		while ((*fd = open(st->dev, O_RDWR)) < 0)
-			usleep(50);
 		break;
 	}
 	st->done++;
