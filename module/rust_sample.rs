@@ -86,8 +86,8 @@ impl MiscDevice for RustSample {
             if mixed > 0 && mixed % PAGE_SIZE == 0 && !may_continue() {
                 break;
             }
-            let copied = iov.copy_from_iter(block.as_bytes_mut());
-            mix_into_pool(block.as_bytes().get(..copied).unwrap_or_default());
+            let copied = iov.copy_from_iter(AsBytes::as_bytes_mut(&mut block));
+            mix_into_pool(AsBytes::as_bytes(&block).get(..copied).unwrap_or_default());
             mixed += copied;
             if copied < size_of_val(&block) {
                 break;
@@ -123,7 +123,7 @@ fn read_random(iov: &mut IovIterDest<'_>, buf: &mut [u64]) -> Result<usize> {
         if copied > 0 && !may_continue() {
             break;
         }
-        let bytes = buf.as_bytes_mut();
+        let bytes = AsBytes::as_bytes_mut(buf);
         let len = iov.len().min(bytes.len());
         let Some(chunk) = bytes.get_mut(..len) else {
             break;
