@@ -56,14 +56,7 @@ pub fn command_line(arch: Arch, media: &Media) -> Vec<String> {
     .collect();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     if arch != Arch::Raspi4b {
-        a.extend(s(&[
-            "-smp",
-            "2",
-            "-m",
-            "1024",
-            "-nic",
-            "none",
-        ]));
+        a.extend(s(&["-smp", "2", "-m", "1024", "-nic", "none"]));
         a.extend(s(&["-device", &virtio(arch, "virtio-rng")]));
     }
     match media {

@@ -1,7 +1,7 @@
 //! The guest's root filesystem: static busybox, the project's init script and permission rule,
 //! the modules, and the test program; packed as an initramfs or as a bootable disk image.
 
-use crate::step::{fail, output, run_logged, Result};
+use crate::step::{fail, output, run_logged, Context, Result};
 use crate::Arch;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -129,8 +129,12 @@ impl Rootfs {
         let images = work.join("images");
         fs::create_dir_all(&images)?;
         let board = repo.join(arch.board_dir());
-        fs::copy(kernel_image, images.join("Image"))?;
-        fs::copy(board.join("extlinux.conf"), images.join("extlinux.conf"))?;
+        for (from, to) in [
+            (kernel_image.to_path_buf(), "Image"),
+            (board.join("extlinux.conf"), "extlinux.conf"),
+        ] {
+            fs::copy(&from, images.join(to)).context(|| from.display().to_string())?;
+        }
         let log = work.join("genimage.log");
         // rootfs.ext4 as Buildroot makes it: mkfs.ext4 -d from the staged tree.
         let rootfs = images.join("rootfs.ext4");

@@ -66,7 +66,10 @@ fn build(
     kernel.build_external(
         repo,
         "clippy",
-        &["CLIPPY=1", &format!("CLIPPY_DRIVER={}", deps::CLIPPY_DRIVER)],
+        &[
+            "CLIPPY=1",
+            &format!("CLIPPY_DRIVER={}", deps::CLIPPY_DRIVER),
+        ],
     )?;
     let clippy_warnings = kernel.rust_warnings("clippy");
     let busybox = deps::busybox(apt, cache, arch.deb_arch())?;
@@ -399,7 +402,11 @@ fn lint(repo: &Path, results: &mut Results, source: &Source) {
     let rustfmt = Command::new(deps::cargo_bin("rustfmt"))
         .args(["--check", "--edition", "2021", "--config-path"])
         .arg(src.join(".rustfmt.toml"))
-        .args(files.iter().filter(|f| f.extension().is_some_and(|e| e == "rs")))
+        .args(
+            files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "rs")),
+        )
         .output();
     let r = match rustfmt {
         Ok(o) if o.status.success() => Ok(()),
@@ -409,10 +416,7 @@ fn lint(repo: &Path, results: &mut Results, source: &Source) {
         )),
         Err(e) => fail(format!("cannot run rustfmt: {e}")),
     };
-    results.record_result(
-        "module/*.rs are rustfmt-clean (kernel .rustfmt.toml)",
-        r,
-    );
+    results.record_result("module/*.rs are rustfmt-clean (kernel .rustfmt.toml)", r);
     let checkpatch = Command::new("perl")
         .arg(src.join("scripts/checkpatch.pl"))
         .args(["--strict", "--no-tree", "--terse", "-f"])
