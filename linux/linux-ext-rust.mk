@@ -25,24 +25,34 @@ LINUX_KCONFIG_DEPENDENCIES += \
 	host-rust-src \
 	host-rustc
 
-# The host compiler stays Buildroot's one (host-clang only has the
-# target's backend), as a single word: rustc is given $(HOSTCC) as its
-# linker (-Clinker=$(HOSTCC)), so the flags that linux.mk adds to
-# HOSTCC go to HOSTCFLAGS and HOSTLDFLAGS. clang does not know
-# -Wno-attribute-alias (added by linux.mk for gcc), and the kernel
-# makes unknown warning options an error.
 # check-package TypoInPackageVariable
 LINUX_MAKE_FLAGS += \
 	LLVM=$(HOST_DIR)/bin/ \
 	RUSTC=$(HOST_DIR)/bin/rustc \
 	HOSTRUSTC=$(HOST_DIR)/bin/rustc \
 	BINDGEN=$(HOST_DIR)/bin/bindgen \
-	RUST_LIB_SRC=$(HOST_DIR)/lib/rustlib/src/rust/library \
+	RUST_LIB_SRC=$(HOST_DIR)/lib/rustlib/src/rust/library
+
+# The host compilers stay Buildroot's ones: with LLVM=1 the kernel
+# would use host-clang, which only has the target's backend. The
+# kernel gives $(HOSTCC) to rustc as its linker (-Clinker=$(HOSTCC) in
+# rust/Makefile and scripts/Makefile.host), so it must be one word:
+# HOSTCC is given once more, the last one wins, as linux.mk does for
+# kconfig in LINUX_KCONFIG_OPTS, and the flags that linux.mk adds to
+# it go to the kernel's own HOSTCFLAGS and HOSTLDFLAGS, which linux.mk
+# does not set.
+# check-package TypoInPackageVariable
+LINUX_MAKE_FLAGS += \
 	HOSTCC="$(HOSTCC_NOCCACHE)" \
 	HOSTCXX="$(HOSTCXX_NOCCACHE)" \
 	HOSTCFLAGS="$(subst -I/,-isystem /,$(subst -I /,-isystem /,$(HOST_CFLAGS)))" \
-	HOSTLDFLAGS="$(HOST_LDFLAGS)" \
-	KCFLAGS="$(filter-out -Wno-attribute-alias,$(LINUX_CFLAGS))"
+	HOSTLDFLAGS="$(HOST_LDFLAGS)"
+
+# linux.mk passes LINUX_CFLAGS as KCFLAGS. clang does not know gcc's
+# -Wno-attribute-alias, and the kernel makes unknown warning options
+# an error.
+# check-package TypoInPackageVariable
+LINUX_CFLAGS := $(filter-out -Wno-attribute-alias,$(LINUX_CFLAGS))
 
 # bindgen loads libclang at run time
 # check-package TypoInPackageVariable
@@ -53,9 +63,12 @@ LINUX_MAKE_ENV += LIBCLANG_PATH=$(HOST_DIR)/lib
 # check-package TypoInPackageVariable
 LINUX_KCONFIG_OPTS += HOSTCFLAGS= HOSTLDFLAGS=
 
-# Upstream, one line of LINUX_KCONFIG_FIXUP_CMDS.
+# Upstream, part of LINUX_KCONFIG_FIXUP_CMDS. On arm64, CONFIG_COMPAT
+# (in the arch defconfig) brings the 32-bit vDSO, which clang builds
+# for arm-linux-gnueabi, while host-llvm only has the AArch64 backend.
 define LINUX_RUST_CONFIG_FIXUP
 	$(call KCONFIG_ENABLE_OPT,CONFIG_RUST)
+	$(if $(BR2_aarch64),$(call KCONFIG_DISABLE_OPT,CONFIG_COMPAT_VDSO))
 endef
 # check-package TypoInPackageVariable
 LINUX_KCONFIG_FIXUP_CMDS += $(LINUX_RUST_CONFIG_FIXUP)

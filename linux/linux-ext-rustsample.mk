@@ -4,6 +4,7 @@
 #
 ################################################################################
 
+# Selected by the rustsample package.
 LINUX_EXTENSIONS += rustsample
 
 ifeq ($(BR2_LINUX_KERNEL_EXT_RUSTSAMPLE),y)
@@ -55,7 +56,7 @@ LINUX_PRE_BUILD_HOOKS += RUSTSAMPLE_SYNC_KERNEL_SOURCES
 define RUSTSAMPLE_CHECK_KERNEL_CONFIG
 	@if ! grep -Eq '^CONFIG_RUST_SAMPLE=[my]$$' $(LINUX_DIR)/.config; then \
 		echo "CONFIG_RUST_SAMPLE is not set in the kernel" \
-			"configuration (BR2_LINUX_KERNEL_EXT_RUSTSAMPLE)." >&2; \
+			"configuration (BR2_PACKAGE_RUSTSAMPLE)." >&2; \
 		exit 1; \
 	fi
 endef

@@ -1,8 +1,9 @@
 """Runtime tests of the rustsample br2-external tree.
 
 TestRustSample*: build a defconfig of this tree, with the in-guest test
-suite of the project added (rustsample-tests), boot its sdcard.img
-through U-Boot in QEMU as start-qemu.sh does, and run the suite.
+suite of the project added (rustsample-tests), boot it in QEMU as its
+start-qemu.sh does (sdcard.img through U-Boot; bzImage and rootfs.ext2
+on x86_64), and run the suite.
 
 TestLinuxKernelRust: the kernel Rust option alone, without rustsample:
 configure the kernel and check that CONFIG_RUST=y survived.
@@ -97,6 +98,21 @@ class TestRustSampleRiscv64(RustSampleTestBase):
             kernel=self.image("u-boot.bin"),
             options=["-M", "virt",
                      "-bios", self.image("fw_jump.bin")] + self.options())
+        self.check_rust_sample()
+
+
+class TestRustSampleX86_64(RustSampleTestBase):
+    config = defconfig("rustsample_x86_64_defconfig")
+
+    def test_run(self):
+        # start-qemu.sh's machine, without its network card
+        self.emulator.boot(
+            arch="x86_64",
+            kernel=self.image("bzImage"),
+            kernel_cmdline=["rootwait", "root=/dev/vda", "console=ttyS0"],
+            options=["-M", "pc", "-smp", "1", "-m", "512", "-nic", "none",
+                     "-drive", "file={},if=virtio,format=raw".format(
+                         self.image("rootfs.ext2"))])
         self.check_rust_sample()
 
 
