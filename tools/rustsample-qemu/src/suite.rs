@@ -462,9 +462,6 @@ const fn target(arch: Arch, series: &'static str, disk: bool, bench: bool, debug
 }
 
 const TARGETS: &[Target] = &[
-    // Under KVM where the host allows it: the benchmark on real silicon.
-    target(Arch::X86_64, "7.3", false, true, false),
-    target(Arch::X86_64, "7.3", true, false, false),
     target(Arch::Arm64, "7.3", false, true, false),
     target(Arch::Arm64, "7.3", true, false, false),
     target(Arch::Riscv64, "7.3", false, true, false),
@@ -472,14 +469,18 @@ const TARGETS: &[Target] = &[
     // The arm64 kernel with the Raspberry Pi 4 device tree, the root filesystem on its SD card.
     target(Arch::Raspi4b, "7.3", true, false, false),
     // Before 7.3 the module registers its own file operations: the riskiest code, so the
-    // sanitizers watch it there, under KVM at native speed with the long stress runs.
-    target(Arch::X86_64, "7.2", false, false, true),
+    // sanitizers watch it there.
+    target(Arch::Arm64, "7.2", false, false, true),
 ];
 
 /// Run only when `--only` names them: the same debug suite under TCG, where the module loads
 /// with KASAN and KUnit take 10 to 15 minutes per architecture, and on 7.3.
 const ON_REQUEST_TARGETS: &[Target] = &[
-    target(Arch::Arm64, "7.2", false, false, true),
+    // x86_64 under KVM: on this project's CI hosts KVM takes about 100 s to reach the first
+    // kernel message, so these run on request until it is usable there.
+    target(Arch::X86_64, "7.3", false, true, false),
+    target(Arch::X86_64, "7.3", true, false, false),
+    target(Arch::X86_64, "7.2", false, false, true),
     target(Arch::Riscv64, "7.2", false, false, true),
     target(Arch::X86_64, "7.3", false, false, true),
     target(Arch::Arm64, "7.3", false, false, true),
