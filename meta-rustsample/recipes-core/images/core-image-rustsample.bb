@@ -5,9 +5,13 @@ DESCRIPTION = "core-image-minimal's contents plus the rust_sample Rust kernel \
                everyone, and an SSH server for the rustsample runtime tests."
 LICENSE = "MIT"
 
-# rust-sample needs kernel Rust support; say so here too. Weak, so that a
-# distro's own SKIP_RECIPE setting wins.
-SKIP_RECIPE[core-image-rustsample] ?= "${@bb.utils.contains('KERNEL_FEATURES', 'rust', '', 'kernel Rust support is off: add rust to KERNEL_FEATURES (see the meta-rustsample README)', d)}"
+# rust-sample needs kernel Rust support; say so here too, the way
+# module-rust.bbclass does.
+# nooelint: oelint.task.noanonpython - bb.parse.SkipRecipe needs an anonymous python function
+python __anonymous() {
+    if not bb.utils.contains('KERNEL_FEATURES', 'rust', True, False, d):
+        raise bb.parse.SkipRecipe("kernel Rust support is off: add rust to KERNEL_FEATURES (see the meta-rustsample README)")
+}
 
 # What core-image-minimal installs, plus the module.
 IMAGE_INSTALL = "packagegroup-core-boot ${CORE_IMAGE_EXTRA_INSTALL} rust-sample"

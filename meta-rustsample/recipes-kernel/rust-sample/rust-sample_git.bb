@@ -31,7 +31,12 @@ RUSTSAMPLE_GIT_URL ??= "${@'git://${RUSTSAMPLE_REPO_DIR};protocol=file;nobranch=
 # Where the checkout sits must not change the task hashes; SRCREV does.
 RUSTSAMPLE_GIT_URL[vardepsexclude] += "RUSTSAMPLE_REPO_DIR"
 
-SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this copy of meta-rustsample is not inside the rustsample repository: set RUSTSAMPLE_GIT_URL to a git URL of that repository (see the layer README)'}"
+# Skip the way oe-core's classes do (module-rust.bbclass as well).
+# nooelint: oelint.task.noanonpython - bb.parse.SkipRecipe needs an anonymous python function
+python __anonymous() {
+    if not d.getVar('RUSTSAMPLE_GIT_URL'):
+        raise bb.parse.SkipRecipe("this copy of meta-rustsample is not inside the rustsample repository: set RUSTSAMPLE_GIT_URL to a git URL of that repository (see the layer README)")
+}
 
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
