@@ -2,7 +2,7 @@
 SUMMARY = "Minimal image with the rust_sample kernel module"
 DESCRIPTION = "core-image-minimal's contents plus the rust_sample Rust kernel \
                module, loaded at boot, with /dev/rust-sample readable by \
-               everyone, and an SSH server for the rustsample runtime tests."
+               everyone."
 LICENSE = "MIT"
 
 # rust-sample needs kernel Rust support; say so here too, the way
@@ -22,9 +22,5 @@ inherit core-image
 
 IMAGE_ROOTFS_SIZE ?= "8192"
 IMAGE_ROOTFS_EXTRA_SPACE:append = "${@bb.utils.contains("DISTRO_FEATURES", "systemd", " + 4096", "", d)}"
-
-# testimage talks to the target over SSH. Root login for it comes from the
-# build configuration (core/yocto/root-login-with-empty-password), not here.
-IMAGE_FEATURES += "ssh-server-dropbear"
 
 TEST_SUITES = "ping ssh rustsample"
