@@ -2,12 +2,12 @@
 # Lint the Yocto layer meta-rustsample with oelint-adv.
 #
 # Installs a pinned oelint-adv into a venv outside the repository (cached
-# between runs), lints every recipe, append, include and class of the layer
-# against each release in LAYERSERIES_COMPAT, checks that the shared Buildroot
-# kernel fragment asks for nothing linux-yocto lacks, and notes a stale
-# rust-sample SRCREV. Exits non-zero on
-# any finding. Waivers: inline "# nooelint: <id> - reason" comments or
-# meta-rustsample/.oelint.cfg, always with a reason.
+# between runs), lints every recipe, append, include, class and configuration
+# file (conf/layer.conf) of the layer against each release in
+# LAYERSERIES_COMPAT, checks that the shared Buildroot kernel fragment asks
+# for nothing linux-yocto lacks, and notes a stale rust-sample SRCREV. Exits
+# non-zero on any finding. Waivers: inline "# nooelint: <id> - reason"
+# comments or meta-rustsample/.oelint.cfg, always with a reason.
 set -euo pipefail
 
 OELINT_ADV_VERSION=9.11.2
@@ -34,8 +34,8 @@ releases=$(sed -n 's/^LAYERSERIES_COMPAT_rustsample *= *"\(.*\)"/\1/p' "$layer/c
 [ -n "$releases" ] || { echo "oelint: no LAYERSERIES_COMPAT_rustsample in layer.conf"; exit 1; }
 
 mapfile -t files < <(cd "$layer" && find . -type f \( -name '*.bb' -o -name '*.bbappend' \
-    -o -name '*.inc' -o -name '*.bbclass' \) -not -path './build*' | sort)
-[ "${#files[@]}" -gt 0 ] || { echo "oelint: no recipes found in $layer"; exit 1; }
+    -o -name '*.inc' -o -name '*.bbclass' -o -name '*.conf' \) -not -path './build*' | sort)
+[ "${#files[@]}" -gt 0 ] || { echo "oelint: no recipes or configuration found in $layer"; exit 1; }
 
 failed=0
 for release in $releases; do

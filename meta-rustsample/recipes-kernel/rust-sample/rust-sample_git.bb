@@ -17,14 +17,26 @@ inherit module-rust
 # the udev rule come from the rustsample repository at SRCREV, so PKGV
 # follows the module. RUSTSAMPLE_GIT_URL is a bitbake git URL of that
 # repository without SRCREV; by default the repository this layer sits in
-# (RUSTSAMPLE_REPO_DIR, layer.conf), fetched offline with git's file
-# protocol. A copy of the layer on its own has no default: the recipe is
-# skipped until RUSTSAMPLE_GIT_URL is set (see the layer README).
-RUSTSAMPLE_GIT_URL ??= "${@'git://${RUSTSAMPLE_REPO_DIR};protocol=file;branch=main' if d.getVar('RUSTSAMPLE_REPO_DIR') else ''}"
+# (RUSTSAMPLE_REPO_DIR), fetched offline with git's file protocol and
+# nobranch=1: SRCREV may be on any branch of that clone. A copy of the layer
+# on its own has no default: the recipe is skipped until RUSTSAMPLE_GIT_URL
+# is set (see the layer README).
+
+# The directory holding module/ and .git three levels above this recipe, or
+# "" for a copy of the layer on its own. Immediate expansion: THISDIR is
+# this file's directory only while it is parsed.
+# nooelint: oelint.vars.mispell.unknown - the layer's own variable, read in RUSTSAMPLE_GIT_URL's inline python
+RUSTSAMPLE_REPO_DIR := "${@(lambda top: top if os.path.isfile(os.path.join(top, 'module', 'Kbuild')) and os.path.exists(os.path.join(top, '.git')) else '')(os.path.normpath(os.path.join(d.getVar('THISDIR'), '..', '..', '..')))}"
+RUSTSAMPLE_GIT_URL ??= "${@'git://${RUSTSAMPLE_REPO_DIR};protocol=file;nobranch=1' if d.getVar('RUSTSAMPLE_REPO_DIR') else ''}"
 # Where the checkout sits must not change the task hashes; SRCREV does.
 RUSTSAMPLE_GIT_URL[vardepsexclude] += "RUSTSAMPLE_REPO_DIR"
 
-SKIP_RECIPE[rust-sample] ?= "${@'' if d.getVar('RUSTSAMPLE_GIT_URL') else 'this copy of meta-rustsample is not inside the rustsample repository: set RUSTSAMPLE_GIT_URL to a git URL of that repository (see the layer README)'}"
+# Skip the way oe-core's classes do (module-rust.bbclass as well).
+# nooelint: oelint.task.noanonpython - bb.parse.SkipRecipe needs an anonymous python function
+python __anonymous() {
+    if not d.getVar('RUSTSAMPLE_GIT_URL'):
+        raise bb.parse.SkipRecipe("this copy of meta-rustsample is not inside the rustsample repository: set RUSTSAMPLE_GIT_URL to a git URL of that repository (see the layer README)")
+}
 
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
