@@ -566,6 +566,26 @@ static void *racer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Unloads rust_sample unless a file holds it and loads it again: 1 when it
+ * did, 0 when the module is busy (refused while open), -1 on any other
+ * failure, reported.
+ */
+static int reload_module(void)
+{
+	if (syscall(SYS_delete_module, "rust_sample", O_NONBLOCK) != 0) {
+		if (errno == EWOULDBLOCK || errno == EAGAIN)
+			return 0;
+		CHECK(0, "delete_module: %s", strerror(errno));
+		return -1;
+	}
+	if (system("modprobe rust_sample") != 0) {
+		CHECK(0, "modprobe failed");
+		return -1;
+	}
+	return 1;
+}
+
 static int check_race(const char *dev, int cycles)
 {
 	enum { RACERS = 2 };
@@ -580,24 +600,22 @@ static int check_race(const char *dev, int cycles)
 		pthread_create(&tid[i], NULL, racer_main, &racers[i]);
 	}
 	while (done < cycles) {
-		/* rmmod refuses while a racer holds the file open: try again. */
-		if (syscall(SYS_delete_module, "rust_sample", O_NONBLOCK) != 0) {
-			CHECK(errno == EWOULDBLOCK || errno == EAGAIN, "delete_module: %s",
-			      strerror(errno));
-			if (errno != EWOULDBLOCK && errno != EAGAIN)
-				break;
-			if (++busy > 100000) {
-				CHECK(0, "rmmod refused %ld times in a row", busy);
-				break;
-			}
-			usleep(100);
-			continue;
-		}
-		if (system("modprobe rust_sample") != 0) {
-			CHECK(0, "modprobe failed after %d cycles", done);
+		int r = reload_module();
+
+		if (r < 0) {
+			printf("after %d cycles\n", done);
 			break;
 		}
-		done++;
+		if (r > 0) {
+			done++;
+			continue;
+		}
+		/* rmmod refuses while a racer holds the file open: try again. */
+		if (++busy > 100000) {
+			CHECK(0, "rmmod refused %ld times in a row", busy);
+			break;
+		}
+		usleep(100);
 	}
 	racing = 0;
 	for (int i = 0; i < RACERS; i++) {
@@ -847,15 +865,16 @@ static int check_stress(const char *dev, long ops)
 	}
 	do {
 		/* Refused while any file is open: that is most of the time. */
-		if (syscall(SYS_delete_module, "rust_sample", O_NONBLOCK) == 0) {
-			if (system("modprobe rust_sample") != 0) {
-				CHECK(0, "modprobe failed after %ld reloads", reloads);
-				break;
-			}
-			reloads++;
-		} else {
-			usleep(200);
+		int r = reload_module();
+
+		if (r < 0) {
+			printf("after %ld reloads\n", reloads);
+			break;
 		}
+		if (r > 0)
+			reloads++;
+		else
+			usleep(200);
 		active = 0;
 		for (int i = 0; i < STRESSERS; i++)
 			active += st[i].done < st[i].ops && !st[i].failed;
