@@ -39,30 +39,32 @@ unsafe impl Send for Registration {}
 // its own locking.
 unsafe impl Sync for Registration {}
 
-pub(crate) fn register(
-    opts: MiscDeviceOptions,
-    module: &'static ThisModule,
-) -> impl PinInit<Registration, Error> {
-    try_pin_init!(&this in Registration {
-        fops <- Opaque::ffi_init(move |slot: *mut bindings::file_operations| {
-            let fops = opts.into_raw::<RustSample>().fops;
-            // SAFETY: `fops` points to the abstraction's `'static` file operations; `slot` is
-            // valid for writes.
-            unsafe { slot.write(bindings::file_operations { owner: module.as_ptr(), ..*fops }) };
-        }),
-        misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
-            let mut raw = opts.into_raw::<RustSample>();
-            // SAFETY: `this` is the `Registration` being initialised; `fops` was initialised
-            // above and is pinned with it, so it outlives the registration.
-            raw.fops = unsafe { (*this.as_ptr()).fops.get() };
-            // SAFETY: `slot` is valid for writes, and the `miscdevice` stays pinned until
-            // `drop()` deregisters it.
-            unsafe { slot.write(raw) };
-            // SAFETY: `slot` holds a valid, pinned `miscdevice`, the file operations of the
-            // abstraction for `RustSample`, as its `open()` requires (see the assert above).
-            to_result(unsafe { bindings::misc_register(slot) })
-        }),
-    })
+impl Registration {
+    /// Registers the device with the file operations' `owner` set to this module.
+    pub(crate) fn register(opts: MiscDeviceOptions) -> impl PinInit<Self, Error> {
+        // The `module!` macro of these kernels defines `THIS_MODULE` at the crate root.
+        let module = &super::THIS_MODULE;
+        try_pin_init!(&this in Self {
+            fops <- Opaque::ffi_init(move |slot: *mut bindings::file_operations| {
+                let (fops, owner) = (opts.into_raw::<RustSample>().fops, module.as_ptr());
+                // SAFETY: `fops` points to the abstraction's `'static` file operations; `slot` is
+                // valid for writes.
+                unsafe { slot.write(bindings::file_operations { owner, ..*fops }) };
+            }),
+            misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+                let mut raw = opts.into_raw::<RustSample>();
+                // SAFETY: `this` is the `Registration` being initialised; `fops` was initialised
+                // above and is pinned with it, so it outlives the registration.
+                raw.fops = unsafe { (*this.as_ptr()).fops.get() };
+                // SAFETY: `slot` is valid for writes, and the `miscdevice` stays pinned until
+                // `drop()` deregisters it.
+                unsafe { slot.write(raw) };
+                // SAFETY: `slot` holds a valid, pinned `miscdevice`, the file operations of the
+                // abstraction for `RustSample`, as its `open()` requires (see the assert above).
+                to_result(unsafe { bindings::misc_register(slot) })
+            }),
+        })
+    }
 }
 
 #[pinned_drop]

@@ -2,14 +2,12 @@
 
 //! `/dev/rust-sample`: random bytes from the kernel's CRNG, read like `/dev/random`.
 //!
-//! Until the CRNG is initialised a read waits for it (`EAGAIN` if it may not block), then it
-//! behaves as urandom's `get_random_bytes_user()` in `drivers/char/random.c`: any length, a fault
-//! part-way returns the bytes copied so far (`EFAULT` only when nothing was), a pending signal
-//! ends a long read with a short count (checked once per page, with a reschedule point), and
-//! buffers are wiped. Writes are mixed into the pool without crediting entropy.
-//!
-//! The misc-device abstraction has no `splice_read` or `llseek`: `splice(2)` and `sendfile(2)`
-//! from the device fail with `EINVAL`, `lseek(2)` with `ESPIPE`.
+//! Until the CRNG is initialised a read waits for it (`EAGAIN` if it may not block); then it
+//! behaves as urandom's `get_random_bytes_user()` in `drivers/char/random.c`: a fault part-way
+//! returns the bytes copied so far (`EFAULT` only when nothing was), a pending signal ends a
+//! long read with a short count, and buffers are wiped. Writes are mixed into the pool without
+//! crediting entropy. The misc-device abstraction has no `splice_read` or `llseek`: `splice(2)`
+//! and `sendfile(2)` fail with `EINVAL`, `lseek(2)` with `ESPIPE`.
 
 use core::mem::{size_of, size_of_val};
 use kernel::{
@@ -31,11 +29,9 @@ module! {
     license: "GPL",
 }
 
-/// Reads of up to this many words are served from the stack, longer ones from a heap buffer of
-/// at most a page: one `get_random_bytes()` and one copy per page.
+/// Reads of up to this many words use the stack, longer ones a heap buffer of up to a page.
 const STACK_WORDS: usize = 32;
 const PAGE_WORDS: usize = PAGE_SIZE / size_of::<u64>();
-
 /// Writes are mixed into the pool in blocks of this many words, as urandom's are.
 const WRITE_WORDS: usize = 8;
 
@@ -46,12 +42,10 @@ struct RustSampleModule {
 }
 
 impl kernel::InPlaceModule for RustSampleModule {
-    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let opts = MiscDeviceOptions {
-            name: c_str!("rust-sample"),
-        };
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let name = c_str!("rust-sample");
         try_pin_init!(Self {
-            _dev <- register(opts, module),
+            _dev <- Registration::register(MiscDeviceOptions { name }),
         })
     }
 }
@@ -70,13 +64,10 @@ impl MiscDevice for RustSample {
         wait_for_crng(&kiocb)?;
         let words = iov.len().div_ceil(size_of::<u64>());
         if words <= STACK_WORDS {
-            read_random(iov, &mut [0u64; STACK_WORDS])
-        } else {
-            read_random(
-                iov,
-                &mut KVec::from_elem(0u64, words.min(PAGE_WORDS), GFP_KERNEL)?,
-            )
+            return read_random(iov, &mut [0u64; STACK_WORDS]);
         }
+        let mut buf = KVec::from_elem(0u64, words.min(PAGE_WORDS), GFP_KERNEL)?;
+        read_random(iov, &mut buf)
     }
 
     fn write_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
@@ -154,8 +145,8 @@ fn may_continue() -> bool {
     if kernel::current!().signal_pending() {
         return false;
     }
-    // `cond_resched()` is a macro; `__cond_resched()`, the function behind it, does not exist in
-    // fully preemptible kernels, which need no reschedule point.
+    // `__cond_resched()`, behind the `cond_resched()` macro, is absent from fully preemptible
+    // kernels, which need no reschedule point.
     #[cfg(any(not(CONFIG_PREEMPTION), CONFIG_PREEMPT_DYNAMIC))]
     // SAFETY: Called from process context with no locks held, where sleeping is allowed.
     unsafe {
@@ -189,20 +180,11 @@ fn wipe(buf: &mut [u64]) {
 
 #[cfg(not(rust_sample_own_fops))]
 type Registration = MiscDeviceRegistration<RustSample>;
-
-#[cfg(not(rust_sample_own_fops))]
-fn register(
-    opts: MiscDeviceOptions,
-    _module: &'static ThisModule,
-) -> impl PinInit<Registration, Error> {
-    MiscDeviceRegistration::register(opts)
-}
-
 // Before Linux 7.3 the abstraction leaves `fops.owner` unset: see `own_fops.rs`.
 #[cfg(rust_sample_own_fops)]
 mod own_fops;
 #[cfg(rust_sample_own_fops)]
-use own_fops::{register, Registration};
+use own_fops::Registration;
 
 /// Runs when the module loads into a kernel with `CONFIG_KUNIT`.
 #[kunit_tests(rust_sample)]
@@ -221,8 +203,7 @@ mod tests {
         let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
         fill_random(&mut a);
         fill_random(&mut b);
-        assert!(a != b);
-        assert!(a.iter().any(|&x| x != a[0]));
+        assert!(a != b && a.iter().any(|&x| x != a[0]));
     }
 
     #[test]

@@ -122,23 +122,95 @@ fn virtio(arch: Arch, device: &str) -> String {
     }
 }
 
-/// Whether x86_64 guests run under KVM: `/dev/kvm` opens for reading and writing. Probed once;
-/// without it they fall back to TCG, said once.
+/// Whether x86_64 guests run under KVM, probed once. That `/dev/kvm` opens is not enough: a
+/// host may emulate KVM in software, slower than TCG. So a tiny firmware counts down from 2^24
+/// (milliseconds on hardware) and exits QEMU through `isa-debug-exit`; it must end within
+/// `KVM_PROBE_LIMIT`. Otherwise x86_64 guests run under TCG, said once.
 pub fn kvm() -> bool {
     static KVM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *KVM.get_or_init(|| {
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/kvm")
-        {
-            Ok(_) => true,
-            Err(e) => {
-                println!("note: /dev/kvm: {e}: x86_64 guests run under TCG (emulated, slow)");
-                false
-            }
+    *KVM.get_or_init(|| match kvm_probe() {
+        Ok(()) => true,
+        Err(why) => {
+            println!("note: {why}: x86_64 guests run under TCG (emulated, slow)");
+            false
         }
     })
+}
+
+const KVM_PROBE_LIMIT: Duration = Duration::from_secs(3);
+
+fn kvm_probe() -> std::result::Result<(), String> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .map_err(|e| format!("/dev/kvm: {e}"))?;
+    let rom = std::env::temp_dir().join(format!("rustsample-kvm-probe-{}.rom", std::process::id()));
+    std::fs::write(&rom, kvm_probe_firmware()).map_err(|e| format!("{}: {e}", rom.display()))?;
+    let started = Instant::now();
+    let child = Command::new("qemu-system-x86_64")
+        .args([
+            "-M",
+            "pc",
+            "-accel",
+            "kvm",
+            "-cpu",
+            "host,-arch-capabilities",
+        ])
+        .args(["-nodefaults", "-display", "none", "-bios"])
+        .arg(&rom)
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let outcome = match child {
+        Err(e) => Err(format!("qemu-system-x86_64: {e}")),
+        Ok(mut child) => loop {
+            match child.try_wait() {
+                // The firmware writes 1: QEMU exits with (1 << 1) | 1.
+                Ok(Some(status)) if status.code() == Some(3) => break Ok(()),
+                Ok(Some(status)) => {
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                    }
+                    break Err(format!("QEMU under KVM: {status}: {}", err.trim()));
+                }
+                Ok(None) if started.elapsed() > KVM_PROBE_LIMIT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break Err(format!(
+                        "/dev/kvm opens, but a 2^24-step loop did not end within {}s under KVM \
+                         (hardware takes milliseconds)",
+                        KVM_PROBE_LIMIT.as_secs()
+                    ));
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                Err(e) => break Err(format!("qemu-system-x86_64: {e}")),
+            }
+        },
+    };
+    let _ = std::fs::remove_file(&rom);
+    outcome
+}
+
+/// A 64 KiB PC firmware in 16-bit real mode: from the reset vector (F000:FFF0) it jumps to
+/// F000:0000, counts ECX down from 2^24, writes 1 to port 0xf4 and halts.
+fn kvm_probe_firmware() -> Vec<u8> {
+    let code = [
+        0x66, 0xb9, 0x00, 0x00, 0x00, 0x01, // mov ecx, 0x1000000
+        0x66, 0x49, // dec ecx
+        0x75, 0xfc, // jnz (the dec)
+        0xb0, 0x01, // mov al, 1
+        0xe6, 0xf4, // out 0xf4, al
+        0xf4, // hlt
+        0xeb, 0xfd, // jmp (the hlt)
+    ];
+    let mut rom = vec![0u8; 0x10000];
+    rom[..code.len()].copy_from_slice(&code);
+    rom[0xfff0..0xfff5].copy_from_slice(&[0xea, 0x00, 0x00, 0x00, 0xf0]); // jmp F000:0000
+    rom
 }
 
 /// A running guest whose console output is logged and searchable line by line.
