@@ -41,7 +41,7 @@ python __anonymous() {
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "5d3310e4bf2cb2cb23f50ffbfa450d43ead0f996"
+SRCREV = "619d6154bfca80f001d4efeff34cb45e6273ce6e"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
