@@ -8,9 +8,10 @@
 # With --debug, the kernel is one built with tests/linux-debug.fragment
 # (KASAN, lockdep, kmemleak, UBSAN, failslab): unload races, readers and
 # writers at once, fault injection and a kmemleak scan run too, and any
-# sanitizer report fails the run. With --stress (a debug kernel at native
-# speed, under KVM), 2000 reload cycles instead of 200 and a randomized
-# syscall stress while the module reloads.
+# sanitizer report fails the run, and a randomized syscall stress runs while
+# the module reloads. With --stress (a debug kernel at native speed, under
+# KVM), 2000 reload cycles instead of 200 and 20000 stress operations per
+# thread instead of 1000.
 
 DEV=/dev/rust-sample
 INIT=/etc/init.d/S50rustsample
@@ -21,14 +22,14 @@ bench=
 kunit=
 debug=
 cycles=200
-stress=
+stress_ops=1000
 DEBUGFS=/sys/kernel/debug
 for arg; do
 	case $arg in
 	--bench) bench=1 ;;
 	--kunit) kunit=1 ;;
 	--debug) debug=1 ;;
-	--stress) cycles=2000 stress=1 ;;
+	--stress) cycles=2000 stress_ops=20000 ;;
 	esac
 done
 
@@ -212,9 +213,7 @@ fi
 if [ -n "$debug" ]; then
 	run "$cycles unload/load cycles with readers racing" unload_races_readers
 	run "devcheck mixed (readers and writers on every CPU)" devcheck mixed "$DEV"
-	if [ -n "$stress" ]; then
-		run "randomized syscall stress while the module reloads" devcheck stress "$DEV" 20000
-	fi
+	run "randomized syscall stress while the module reloads" devcheck stress "$DEV" "$stress_ops"
 	run "failslab: reads fail with ENOMEM, then work" failslab_makes_reads_fail_cleanly
 	run "kmemleak reports nothing from rust_sample" kmemleak_finds_nothing
 fi

@@ -373,7 +373,7 @@ fn guest_suite(
     }
     if b.debug {
         cmd += " --kunit --debug";
-        // What TCG cannot afford: thousands of reloads and a randomized syscall stress.
+        // What TCG cannot afford: thousands of reloads, 20,000 stress operations per thread.
         if b.arch == Arch::X86_64 && qemu::kvm() {
             cmd += " --stress";
         }
