@@ -64,7 +64,7 @@ impl MiscDevice for RustSample {
         wait_for_crng(&kiocb)?;
         let words = iov.len().div_ceil(size_of::<u64>());
         if words <= STACK_WORDS {
-            return read_random(iov, &mut [0u64; STACK_WORDS]);
+            return read_random(iov, &mut [0u64; STACK_WORDS][..words]);
         }
         let mut buf = KVec::from_elem(0u64, words.min(PAGE_WORDS), GFP_KERNEL)?;
         read_random(iov, &mut buf)
