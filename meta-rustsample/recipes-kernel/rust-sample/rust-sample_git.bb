@@ -41,7 +41,7 @@ python __anonymous() {
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "619d6154bfca80f001d4efeff34cb45e6273ce6e"
+SRCREV = "ee4847b1328f123d060d6a39ad0d27ff9e5151f1"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
