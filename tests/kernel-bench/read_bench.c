@@ -40,6 +40,7 @@ static u64 timed(struct file *f, char *buf, size_t size, size_t total)
 
 static int __init read_bench_init(void)
 {
+	/* devcheck bench's sizes and amounts, so that the two compare. */
 	static const struct {
 		size_t size, total;
 	} cases[] = {
