@@ -53,9 +53,13 @@ static int __init read_bench_init(void)
 	char *buf = kvmalloc(1 << 20, GFP_KERNEL);
 	int ret = -EAGAIN;
 
-	if (IS_ERR(fd) || IS_ERR(fr) || !buf) {
+	if (IS_ERR(fd) || IS_ERR(fr)) {
 		pr_err("read_bench: cannot open %s and %s\n", dev, ref);
 		ret = -ENODEV;
+		goto out;
+	}
+	if (!buf) {
+		ret = -ENOMEM;
 		goto out;
 	}
 	for (int c = 0; c < ARRAY_SIZE(cases); c++) {
