@@ -63,11 +63,16 @@ impl MiscDevice for RustSample {
     fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         wait_for_crng(&kiocb)?;
         let words = iov.len().div_ceil(size_of::<u64>());
-        if words <= STACK_WORDS {
-            return read_random(iov, &mut [0u64; STACK_WORDS][..words]);
-        }
-        let mut buf = KVec::from_elem(0u64, words.min(PAGE_WORDS), GFP_KERNEL)?;
-        read_random(iov, &mut buf)
+        let mut stack = [0u64; STACK_WORDS];
+        let mut heap;
+        let buf = match stack.get_mut(..words) {
+            Some(buf) => buf,
+            None => {
+                heap = KVec::from_elem(0u64, words.min(PAGE_WORDS), GFP_KERNEL)?;
+                &mut heap[..]
+            }
+        };
+        read_random(iov, buf)
     }
 
     fn write_iter(_kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
@@ -95,14 +100,15 @@ fn wait_for_crng(kiocb: &Kiocb<'_, ()>) -> Result {
     let raw = kiocb.as_raw();
     // SAFETY: `raw` is the request of the read in progress and `ki_filp` its open file, both
     // valid for the call. `rng_is_initialized()` has no preconditions.
-    let would_block = unsafe {
-        (*(*raw).ki_filp).f_flags & bindings::O_NONBLOCK != 0 && !bindings::rng_is_initialized()
-    };
-    if would_block {
-        return Err(EAGAIN);
+    let (flags, ready) = unsafe { ((*(*raw).ki_filp).f_flags, bindings::rng_is_initialized()) };
+    if ready {
+        Ok(())
+    } else if flags & bindings::O_NONBLOCK != 0 {
+        Err(EAGAIN)
+    } else {
+        // SAFETY: A read runs in process context, where sleeping is allowed.
+        to_result(unsafe { bindings::wait_for_random_bytes() })
     }
-    // SAFETY: A read runs in process context, where sleeping is allowed.
-    to_result(unsafe { bindings::wait_for_random_bytes() })
 }
 
 /// Copies random bytes to `iov` through `buf`, refilled for each chunk, and wipes `buf`.
