@@ -417,23 +417,29 @@ fn lint(repo: &Path, results: &mut Results, source: &Source) {
         Err(e) => fail(format!("cannot run rustfmt: {e}")),
     };
     results.record_result("module/*.rs are rustfmt-clean (kernel .rustfmt.toml)", r);
-    let checkpatch = Command::new("perl")
-        .arg(src.join("scripts/checkpatch.pl"))
-        .args(["--strict", "--no-tree", "--terse", "-f"])
-        .args(&files)
-        .output();
-    let r = match checkpatch {
-        Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => fail(String::from_utf8_lossy(&o.stdout).into_owned()),
-        Err(e) => fail(format!("cannot run checkpatch.pl: {e}")),
-    };
-    results.record_result(
-        &format!(
-            "checkpatch.pl --strict finds nothing in module/ (Linux {})",
-            source.label
-        ),
-        r,
-    );
+    let bench: Vec<PathBuf> = ["read_bench.c", "c_reference.c"]
+        .iter()
+        .map(|f| repo.join("tests/kernel-bench").join(f))
+        .collect();
+    for (what, files) in [("module/", &files), ("tests/kernel-bench/", &bench)] {
+        let checkpatch = Command::new("perl")
+            .arg(src.join("scripts/checkpatch.pl"))
+            .args(["--strict", "--no-tree", "--terse", "-f"])
+            .args(files)
+            .output();
+        let r = match checkpatch {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => fail(String::from_utf8_lossy(&o.stdout).into_owned()),
+            Err(e) => fail(format!("cannot run checkpatch.pl: {e}")),
+        };
+        results.record_result(
+            &format!(
+                "checkpatch.pl --strict finds nothing in {what} (Linux {})",
+                source.label
+            ),
+            r,
+        );
+    }
 }
 
 /// The kernel series `run` and `test` use when no other is chosen.
