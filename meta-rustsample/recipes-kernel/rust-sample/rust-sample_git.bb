@@ -41,7 +41,7 @@ python __anonymous() {
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "ee4847b1328f123d060d6a39ad0d27ff9e5151f1"
+SRCREV = "3815b79b7c0ff18b7929b24116b7e612827f7260"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
