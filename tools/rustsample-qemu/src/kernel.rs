@@ -13,6 +13,8 @@ use std::process::Command;
 
 /// The module files that go into the kernel tree (everything Kbuild needs).
 pub const MODULE_FILES: &[&str] = &["Kconfig", "Kbuild", "rust_sample.rs", "own_fops.rs"];
+/// The benchmark modules in `tests/kernel-bench/`.
+pub const KERNEL_BENCH_FILES: &[&str] = &["Kbuild", "read_bench.c", "c_reference.c"];
 
 /// Which Rust toolchain builds the kernel.
 #[derive(Clone)]
@@ -367,6 +369,33 @@ impl Kernel {
             None,
         )?;
         Ok(dir.join("rust_sample.ko"))
+    }
+
+    /// Builds the benchmark modules of `tests/kernel-bench/` out of tree with `W=1`, so they
+    /// keep building against the kernels the suite covers; a warning fails like an error.
+    pub fn build_kernel_bench(&self, repo: &Path) -> Result<()> {
+        let dir = self.out.join("rustsample-kernel-bench");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir)?;
+        for f in KERNEL_BENCH_FILES {
+            fs::copy(repo.join("tests/kernel-bench").join(f), dir.join(f))?;
+        }
+        let mut cmd = self.make();
+        cmd.arg(format!("M={}", dir.display()))
+            .arg("W=1")
+            .arg("modules");
+        let log = self.log("kernel-bench");
+        run_logged(&mut cmd, &log, "tests/kernel-bench build", None)?;
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("warning:") || l.starts_with("WARNING:"))
+            .collect();
+        if warnings.is_empty() {
+            Ok(())
+        } else {
+            fail(warnings.join("\n"))
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! The main job (`run`) and the test suite (`test`).
 
 use crate::deps::{self, Apt};
-use crate::kernel::{install_in_tree, Kernel, Purpose, Toolchain, MODULE_FILES};
+use crate::kernel::{
+    install_in_tree, Kernel, Purpose, Toolchain, KERNEL_BENCH_FILES, MODULE_FILES,
+};
 use crate::qemu::{self, Guest, Media};
 use crate::rootfs::{self, Rootfs};
 use crate::source::{KernelSpec, Source};
@@ -26,6 +28,8 @@ struct Built {
     u_boot: PathBuf,
     out_of_tree_warnings: Vec<String>,
     clippy_warnings: Vec<String>,
+    /// `tests/kernel-bench/` built against this kernel (not on debug kernels).
+    kernel_bench: Option<Result<()>>,
 }
 
 /// What the user chose: the kernel source (Debian's 7.3 when not given) and bindgen.
@@ -72,6 +76,7 @@ fn build(
         ],
     )?;
     let clippy_warnings = kernel.rust_warnings("clippy");
+    let kernel_bench = (!debug).then(|| kernel.build_kernel_bench(repo));
     let busybox = deps::busybox(apt, cache, arch.deb_arch())?;
     let guest = cache
         .join("guest")
@@ -97,6 +102,7 @@ fn build(
         u_boot,
         out_of_tree_warnings,
         clippy_warnings,
+        kernel_bench,
     })
 }
 
@@ -417,8 +423,9 @@ fn lint(repo: &Path, results: &mut Results, source: &Source) {
         Err(e) => fail(format!("cannot run rustfmt: {e}")),
     };
     results.record_result("module/*.rs are rustfmt-clean (kernel .rustfmt.toml)", r);
-    let bench: Vec<PathBuf> = ["read_bench.c", "c_reference.c"]
+    let bench: Vec<PathBuf> = KERNEL_BENCH_FILES
         .iter()
+        .filter(|f| f.ends_with(".c"))
         .map(|f| repo.join("tests/kernel-bench").join(f))
         .collect();
     for (what, files) in [("module/", &files), ("tests/kernel-bench/", &bench)] {
@@ -638,6 +645,16 @@ pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>)
                         b.clippy_warnings.is_empty(),
                         &b.clippy_warnings.join("\n"),
                     );
+                    if let Some(r) = &b.kernel_bench {
+                        results.record(
+                            &format!(
+                                "{} {series}: tests/kernel-bench builds with W=1 without warnings",
+                                arch.name()
+                            ),
+                            r.is_ok(),
+                            r.as_ref().err().map_or("", |e| e.0.as_str()),
+                        );
+                    }
                     built.push(b);
                 }
                 Err(e) => {
