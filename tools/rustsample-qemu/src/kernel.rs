@@ -385,6 +385,7 @@ impl Kernel {
             .arg("W=1")
             .arg("modules");
         let log = self.log("kernel-bench");
+        let _ = fs::remove_file(&log);
         run_logged(&mut cmd, &log, "tests/kernel-bench build", None)?;
         let text = fs::read_to_string(&log).unwrap_or_default();
         let warnings: Vec<&str> = text
