@@ -350,11 +350,43 @@ impl Kernel {
     /// user's `make KDIR=` do, from a fresh copy so the repository stays clean. Returns the
     /// `.ko`. `extra` adds make arguments (`CLIPPY=1`).
     pub fn build_external(&self, repo: &Path, name: &str, extra: &[&str]) -> Result<PathBuf> {
+        let files: Vec<&str> = MODULE_FILES.iter().copied().chain(["Makefile"]).collect();
+        let dir = self.build_copy(&repo.join("module"), &files, name, extra)?;
+        Ok(dir.join("rust_sample.ko"))
+    }
+
+    /// Builds the benchmark modules of `tests/kernel-bench/` out of tree with `W=1`, so they
+    /// keep building against the kernels the suite covers; a warning fails like an error.
+    pub fn build_kernel_bench(&self, repo: &Path) -> Result<()> {
+        let name = "kernel-bench";
+        let from = repo.join("tests/kernel-bench");
+        self.build_copy(&from, KERNEL_BENCH_FILES, name, &["W=1"])?;
+        let text = fs::read_to_string(self.log(name)).unwrap_or_default();
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("warning:") || l.starts_with("WARNING:"))
+            .collect();
+        if warnings.is_empty() {
+            Ok(())
+        } else {
+            fail(warnings.join("\n"))
+        }
+    }
+
+    /// Copies `files` from `from` into a fresh directory of the build and runs `make M=` on
+    /// it, with its output in a new log `name`. Returns the directory.
+    fn build_copy(
+        &self,
+        from: &Path,
+        files: &[&str],
+        name: &str,
+        extra: &[&str],
+    ) -> Result<PathBuf> {
         let dir = self.out.join(format!("rustsample-{name}"));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir)?;
-        for f in MODULE_FILES.iter().chain(["Makefile"].iter()) {
-            fs::copy(repo.join("module").join(f), dir.join(f))?;
+        for f in files {
+            fs::copy(from.join(f), dir.join(f))?;
         }
         let mut cmd = self.make();
         cmd.arg(format!("M={}", dir.display()))
@@ -368,35 +400,7 @@ impl Kernel {
             &format!("out-of-tree module build ({name})"),
             None,
         )?;
-        Ok(dir.join("rust_sample.ko"))
-    }
-
-    /// Builds the benchmark modules of `tests/kernel-bench/` out of tree with `W=1`, so they
-    /// keep building against the kernels the suite covers; a warning fails like an error.
-    pub fn build_kernel_bench(&self, repo: &Path) -> Result<()> {
-        let dir = self.out.join("rustsample-kernel-bench");
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir)?;
-        for f in KERNEL_BENCH_FILES {
-            fs::copy(repo.join("tests/kernel-bench").join(f), dir.join(f))?;
-        }
-        let mut cmd = self.make();
-        cmd.arg(format!("M={}", dir.display()))
-            .arg("W=1")
-            .arg("modules");
-        let log = self.log("kernel-bench");
-        let _ = fs::remove_file(&log);
-        run_logged(&mut cmd, &log, "tests/kernel-bench build", None)?;
-        let text = fs::read_to_string(&log).unwrap_or_default();
-        let warnings: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains("warning:") || l.starts_with("WARNING:"))
-            .collect();
-        if warnings.is_empty() {
-            Ok(())
-        } else {
-            fail(warnings.join("\n"))
-        }
+        Ok(dir)
     }
 }
 
