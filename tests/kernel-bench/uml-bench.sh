@@ -55,7 +55,7 @@ echo "uml-bench: building User-mode Linux in $out/linux" >&2
 
 root=$out/root
 rm -rf "$root" "$out/module" "$out/kernel-bench"
-mkdir -p "$root/bin"
+mkdir -p "$root/bin" "$root/proc" "$root/dev"
 for dir in module tests/kernel-bench; do
 	cp -r "$repo/$dir" "$out/"
 	"${make[@]}" M="$out/$(basename "$dir")" KBUILD_MODPOST_WARN=1 modules \
@@ -85,7 +85,6 @@ insmod /read_bench.ko dev=/dev/urandom ref=/dev/urandom
 poweroff -f
 EOF
 chmod +x "$root/init"
-mkdir -p "$root/proc" "$root/dev"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip) >"$out/initramfs.cpio.gz"
 
 echo "uml-bench: booting; the runs take about four minutes" >&2
