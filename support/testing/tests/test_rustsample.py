@@ -14,6 +14,11 @@ with this directory in PYTHONPATH:
   PYTHONPATH=$BR2_EXTERNAL/support/testing/tests \\
       support/testing/run-tests -d dl -o output \\
       test_rustsample.TestRustSampleAarch64
+
+RUSTSAMPLE_BR2_CONFIG may name a file of configuration lines that this
+machine needs on top of each test's (for example
+BR2_PACKAGE_OVERRIDE_FILE, or the kernel's Rust toolchain from the build
+machine): support/testing/build-offline.sh writes one.
 """
 
 import glob
@@ -33,9 +38,17 @@ BR2_SYSTEM_DHCP=""
 """
 
 
+def machine_config():
+    path = os.environ.get("RUSTSAMPLE_BR2_CONFIG")
+    if not path:
+        return ""
+    with open(path) as f:
+        return "\n" + f.read()
+
+
 def defconfig(name):
     with open(os.path.join(BR2_EXTERNAL, "configs", name)) as f:
-        return f.read() + TEST_CONFIG
+        return f.read() + TEST_CONFIG + machine_config()
 
 
 class RustSampleTestBase(infra.basetest.BRTest):

@@ -1,0 +1,134 @@
+#!/bin/bash
+# Build one of this tree's defconfigs with a Buildroot checkout on a
+# machine that reaches no download site, and run its runtime test.
+#
+# offline-sources.py assembles the sources (Debian's archive, PyPI, local
+# git trees); then, for a QEMU defconfig, Buildroot's run-tests builds and
+# boots the image of test_rustsample.py (the defconfig plus the in-guest
+# suite) and runs the suite; for a board defconfig, make builds its
+# images. Both run at low priority, in the background unless
+# --foreground, with their logs in the output directory. Running it again
+# continues where the last run stopped (run-tests -k and Buildroot's
+# stamps).
+set -eu
+
+usage() {
+	cat <<EOF
+usage: $0 --buildroot DIR [options]
+  --buildroot DIR       a Buildroot checkout (nothing is written into it)
+  --defconfig NAME      a defconfig of configs/ (default: rustsample_defconfig)
+  --rust-toolchain T    the kernel's Rust toolchain: 'buildroot' (host-rustc,
+                        host-llvm...; the default) or 'host' (the build
+                        machine's rustc, bindgen and LLVM)
+  --git PKG=REPO@REF    take PKG's source from a git repository (repeatable)
+  --foreground          wait for the build and the test
+Output, downloads and sources: \${RUSTSAMPLE_CACHE:-/var/cache/rustsample}/buildroot.
+A first build takes hours on two cores.
+EOF
+	exit 2
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+tree=$(cd "$here/../.." && pwd)
+buildroot= defconfig=rustsample_defconfig toolchain=buildroot foreground= git=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--buildroot) buildroot=$(cd "$2" && pwd); shift 2 ;;
+	--defconfig) defconfig=$2; shift 2 ;;
+	--rust-toolchain) toolchain=$2; shift 2 ;;
+	--git) git+=(--git "$2"); shift 2 ;;
+	--foreground) foreground=1; shift ;;
+	*) usage ;;
+	esac
+done
+[ -n "$buildroot" ] && [ -f "$buildroot/support/testing/run-tests" ] || usage
+[ -f "$tree/configs/$defconfig" ] || { echo "no configs/$defconfig" >&2; exit 2; }
+case $toolchain in host | buildroot) ;; *) usage ;; esac
+# Buildroot's host requirements (its manual's "System requirements"),
+# and lzip and git for offline-sources.py.
+missing=
+for tool in make gcc g++ patch rsync bc cpio unzip file wget perl python3 lzip git; do
+	command -v $tool >/dev/null || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing:$missing (apt-get install$missing)" >&2
+		exit 1
+	fi
+	apt-get install -y -q $missing python3-venv >/dev/null
+fi
+
+cache=${RUSTSAMPLE_CACHE:-/var/cache/rustsample}/buildroot
+work=$cache/work
+base=$cache/$toolchain
+mkdir -p "$work" "$base"
+
+# What this machine adds to every configuration: where the sources are,
+# and the kernel's Rust toolchain.
+machine=$base/machine.config
+{
+	echo "BR2_PACKAGE_OVERRIDE_FILE=\"$work/override.mk\""
+	if [ "$toolchain" = host ]; then
+		# Debian's rustc-web has the library sources; rustup's rustc may not.
+		rustc=rustc
+		[ -x /usr/bin/rustc ] && rustc=/usr/bin/rustc
+		llvm=1
+		for v in 22 21 20 19; do
+			if [ -x /usr/lib/llvm-$v/bin/clang ]; then llvm=/usr/lib/llvm-$v/bin/; break; fi
+		done
+		echo "BR2_LINUX_KERNEL_RUST_TOOLCHAIN_HOST=y"
+		echo "BR2_LINUX_KERNEL_RUST_HOST_RUSTC=\"$rustc\""
+		echo "BR2_LINUX_KERNEL_RUST_HOST_LLVM=\"$llvm\""
+	fi
+} >"$machine"
+
+case $defconfig in
+rustsample_defconfig) test=TestRustSampleAarch64 ;;
+rustsample_riscv64_defconfig) test=TestRustSampleRiscv64 ;;
+rustsample_x86_64_defconfig) test=TestRustSampleX86_64 ;;
+*) test= ;;
+esac
+
+# run-tests' own Python modules, in a virtual environment of the cache.
+venv=$cache/venv
+if [ ! -x "$venv/bin/nose2" ]; then
+	python3 -m venv "$venv"
+	"$venv/bin/pip" install -q nose2 pexpect
+fi
+export PYTHONPATH="$tree/support/testing/tests:$buildroot/support/testing"
+export RUSTSAMPLE_BR2_CONFIG=$machine
+
+# The configuration that will be built: the runtime test's, or the
+# defconfig's; configured here first so that the sources can be listed.
+out=$base/${test:-$defconfig}
+mkdir -p "$out"
+if [ -n "$test" ]; then
+	"$venv/bin/python3" -c "import test_rustsample as t; print(t.$test.config)" >"$out/.config"
+else
+	cat "$tree/configs/$defconfig" "$machine" >"$out/.config"
+fi
+echo "BR2_DL_DIR=\"$work/dl\"" >>"$out/.config"
+make -s -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" olddefconfig
+
+"$venv/bin/python3" "$here/offline-sources.py" --buildroot "$buildroot" \
+	--output "$out" --work "$work" "${git[@]}" >"$out/provenance.md"
+echo "Sources: $out/provenance.md"
+
+build() {
+	echo "start $(date -u +%FT%TZ) buildroot $(git -C "$buildroot" rev-parse --short HEAD 2>/dev/null)" >>"$out/times"
+	if [ -n "$test" ]; then
+		nice -n 19 "$venv/bin/python3" "$buildroot/support/testing/run-tests" \
+			-k -d "$work/dl" -o "$base" "test_rustsample.$test" \
+			>>"$out/run-tests.log" 2>&1
+	else
+		nice -n 19 make -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" >>"$out/build.log" 2>&1
+	fi && echo "done $(date -u +%FT%TZ)" >>"$out/times" ||
+		{ echo "failed $(date -u +%FT%TZ)" >>"$out/times"; return 1; }
+}
+
+if [ -n "$foreground" ]; then
+	build
+else
+	build </dev/null >/dev/null 2>&1 &
+	echo "Building in the background (pid $!); logs: $out/times, $out/*.log"
+fi

@@ -1,0 +1,523 @@
+#!/usr/bin/env python3
+"""Assemble the sources of a Buildroot configuration without its download sites.
+
+Buildroot downloads each package's sources from upstream, checked against
+the hashes it carries. On a machine that reaches only Debian's archive,
+PyPI and local git trees, this script puts each source where Buildroot
+looks for it, or tells Buildroot to take it from a local tree:
+
+- the file, when the one found has Buildroot's hash: it goes into the
+  download directory (BR2_DL_DIR), and Buildroot checks, extracts and
+  patches it as usual;
+- otherwise (same version other bytes, or the nearest version), an
+  extracted tree with Buildroot's patches applied here, named in the file
+  of BR2_PACKAGE_OVERRIDE_FILE (<PKG>_OVERRIDE_SRCDIR).
+
+It prints a table of where every package's source came from, and never
+writes into the Buildroot checkout: only into the output directory and
+the work directory.
+
+    offline-sources.py --buildroot DIR --output DIR --work DIR \\
+        [--git PKG=REPO@REF ...]
+
+The output directory is configured already (make O=... <name>_defconfig).
+"""
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+
+# Buildroot download directory name -> Debian source package.
+DEBIAN = {
+    "acl": "acl",
+    "attr": "attr",
+    "autoconf": "autoconf",
+    "autoconf-archive": "autoconf-archive",
+    "automake": "automake",
+    "binutils": "binutils",
+    "bison": "bison",
+    "busybox": "busybox",
+    "dosfstools": "dosfstools",
+    "dtc": "device-tree-compiler",
+    "e2fsprogs": "e2fsprogs",
+    "expat": "expat",
+    "fakeroot": "fakeroot",
+    "flex": "flex",
+    "gawk": "gawk",
+    "gcc": "gcc-15",
+    "genimage": "genimage",
+    "glibc": "glibc",
+    "gmp": "gmp",
+    "gnutls": "gnutls28",
+    "kmod": "kmod",
+    "libconfuse": "libconfuse",
+    "libffi": "libffi",
+    "libglib2": "glib2.0",
+    "libopenssl": "openssl",
+    "libtasn1": "libtasn1-6",
+    "libtool": "libtool",
+    "libunistring": "libunistring",
+    "libzlib": "zlib",
+    "linux": "linux",
+    "linux-headers": "linux",
+    "lzip": "lzip",
+    "m4": "m4",
+    "mpc": "mpclib3",
+    "mpfr": "mpfr4",
+    "mtools": "mtools",
+    "nettle": "nettle",
+    "ninja": "ninja-build",
+    "opensbi": "opensbi",
+    "p11-kit": "p11-kit",
+    "patchelf": "patchelf",
+    "pcre2": "pcre2",
+    "pixman": "pixman",
+    "pkgconf": "pkgconf",
+    "python3": "python3.14",
+    "qemu": "qemu",
+    "slirp": "libslirp",
+    "tar": "tar",
+    "uboot": "u-boot",
+    "util-linux": "util-linux",
+}
+
+# Buildroot download directory name -> PyPI project (sdists).
+PYPI = {
+    "meson": "meson",
+    "python-distlib": "distlib",
+    "python-flit-core": "flit_core",
+    "python-installer": "installer",
+    "python-packaging": "packaging",
+    "python-pypa-build": "build",
+    "python-pyproject-hooks": "pyproject_hooks",
+    "python-setuptools": "setuptools",
+    "python-wheel": "wheel",
+}
+
+# What gettext-tiny's hooks copy from GNU gettext.
+GETTEXT_EXTRA_FILES = [
+    "gettext-tools/misc/gettextize.in",
+    "gettext-tools/po/Makevars.template",
+    "gettext-runtime/po/boldquot.sed",
+    "gettext-runtime/po/en@boldquot.header",
+    "gettext-runtime/po/en@quot.header",
+    "gettext-runtime/po/insert-header.sin",
+    "gettext-runtime/po/quot.sed",
+    "gettext-runtime/po/remove-potcdate.sin",
+    "gettext-runtime/po/Rules-quot",
+    "gettext-runtime/po/Makefile.in.in",
+    "COPYING",
+]
+
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+SUITE = "sid"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def known_hashes(buildroot, hash_files, source):
+    """The sha256 lines for SOURCE in the package's hash files."""
+    found = []
+    for hf in hash_files:
+        path = hf if os.path.isabs(hf) else os.path.join(buildroot, hf)
+        if not os.path.exists(path):
+            continue
+        for line in open(path):
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "sha256" and parts[2] == source:
+                found.append(parts[1])
+    return found
+
+
+def upstream_version(debian_version):
+    """1:2.6.0-1 -> 2.6.0; 3.8.2+dfsg-1 -> 3.8.2; 20241016-3 -> 20241016."""
+    v = debian_version.split(":", 1)[-1].rsplit("-", 1)[0]
+    v = v.split("really")[-1]
+    return re.sub(r"[+~](dfsg|ds).*$", "", v)
+
+
+def version_key(v):
+    return [int(x) if x.isdigit() else x for x in re.split(r"[.\-+~]", v)]
+
+
+class Apt:
+    """apt-get with a state of its own: the machine's sources stay as they are."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "apt")
+        for d in ("lists/partial", "cache/archives/partial", "parts"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        self.sources = os.path.join(self.dir, "sources.list")
+        with open(self.sources, "w") as f:
+            f.write(f"deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+                    f"{DEBIAN_MIRROR} {SUITE} main\n")
+        self.opts = [
+            "-o", f"Dir::Etc::SourceList={self.sources}",
+            "-o", f"Dir::Etc::SourceParts={self.dir}/parts",
+            "-o", f"Dir::State::Lists={self.dir}/lists",
+            "-o", f"Dir::Cache={self.dir}/cache",
+            "-o", "Dir::Etc::Preferences=/dev/null",
+            "-o", "APT::Architectures=amd64",
+        ]
+        self.updated = False
+
+    def update(self):
+        if not self.updated:
+            for attempt in range(3):
+                r = subprocess.run(["apt-get", *self.opts, "-q", "update"],
+                                   stdout=subprocess.DEVNULL)
+                if r.returncode == 0:
+                    break
+            self.updated = True
+
+    def versions(self, srcpkg):
+        self.update()
+        out = subprocess.run(["apt-cache", *self.opts, "showsrc", srcpkg],
+                             capture_output=True, text=True).stdout
+        return re.findall(r"^Version: (\S+)$", out, re.M)
+
+    def download(self, srcpkg, version, dest):
+        """The source's files, each checked by apt against the index, into DEST.
+
+        The index can name revisions that the archive has dropped: the
+        orig tarball, shared by every revision of a version, often stays.
+        """
+        os.makedirs(dest, exist_ok=True)
+        subprocess.run(["apt-get", *self.opts, "-q", "source", "--download-only",
+                        f"{srcpkg}={version}"], cwd=dest,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def debian_candidates(versions, wanted):
+    """Buildroot's upstream version if Debian has it, else the nearest releases."""
+    exact = [v for v in versions if upstream_version(v) == wanted]
+    if exact:
+        return sorted(exact, key=version_key, reverse=True), True
+    # Debian's snapshots (2.45.50.20251125) are no releases.
+    releases = [v for v in versions if not re.search(r"\.(50|90)\.\d{8}", v)]
+    w = version_key(wanted)
+    return sorted(releases, key=lambda v: nearest_distance(version_key(upstream_version(v)), w)), False
+
+
+def nearest_distance(a, b):
+    """Versions that share more leading components are nearer."""
+    shared = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        shared += 1
+    nxt = (a[shared] if shared < len(a) else 0, b[shared] if shared < len(b) else 0)
+    gap = abs(nxt[0] - nxt[1]) if all(isinstance(x, int) for x in nxt) else 0
+    return (-shared, gap)
+
+
+def debian_origs(dest):
+    return sorted(f for f in glob.glob(os.path.join(dest, "*.orig.tar.*"))
+                  if not f.endswith(".asc") and "orig-" not in os.path.basename(f))
+
+
+def extract(archive, dest):
+    """Extract ARCHIVE into DEST without its top directory."""
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    if archive.endswith(".lz"):
+        run(f"lzip -dc '{archive}' | tar -x --strip-components=1 -C '{dest}'", shell=True)
+    else:
+        run(["tar", "-xf", archive, "--strip-components=1", "-C", dest])
+
+
+def patch_dirs(buildroot, output, pkg, version):
+    """Where Buildroot takes PKG's patches from, in its order.
+
+    gcc-initial and gcc-final live below package/gcc, whose patches their
+    post-patch hook applies: take those too.
+    """
+    info = pkg["info"]
+    pkgdir = os.path.join(buildroot, info["package_dir"])
+    dirs = []
+    for d in (os.path.dirname(pkgdir), pkgdir):
+        if os.path.exists(os.path.join(d, "Config.in")) or d == pkgdir:
+            # 2.46 takes Buildroot's patches for 2.46.1
+            dirs += [d, os.path.join(d, version), *sorted(glob.glob(os.path.join(d, version + ".*")))]
+    for g in global_patch_dirs(output):
+        dirs.append(os.path.join(g, pkg["rawname"]))
+        dirs.append(os.path.join(g, pkg["rawname"], version))
+    return list(dict.fromkeys(d for d in dirs if glob.glob(os.path.join(d, "*.patch"))))
+
+
+def global_patch_dirs(output):
+    cfg = open(os.path.join(output, ".config")).read()
+    m = re.search(r'^BR2_GLOBAL_PATCH_DIR="(.*)"$', cfg, re.M)
+    ext = re.search(r'^BR2_EXTERNAL_RUSTSAMPLE_PATH="(.*)"$', cfg, re.M)
+    if not m:
+        return []
+    value = m.group(1)
+    if ext:
+        value = value.replace("$(BR2_EXTERNAL_RUSTSAMPLE_PATH)", ext.group(1))
+    return value.split()
+
+
+def apply_patches(buildroot, tree, dirs):
+    """Buildroot's own apply-patches.sh; on failure the tree is left unpatched."""
+    for d in dirs:
+        r = subprocess.run([os.path.join(buildroot, "support/scripts/apply-patches.sh"),
+                            "-s", tree, d, "*.patch"], capture_output=True, text=True)
+        if r.returncode != 0:
+            return f"failed in {os.path.basename(d)}"
+    return "applied here" if dirs else "none"
+
+
+class Assembler:
+    def __init__(self, args):
+        self.br = os.path.abspath(args.buildroot)
+        self.out = os.path.abspath(args.output)
+        self.work = os.path.abspath(args.work)
+        self.dl = os.path.join(self.work, "dl")
+        self.git = dict(g.split("=", 1) for g in args.git)
+        self.apt = Apt(self.work)
+        self.rows = []
+        self.overrides = {}
+        self.state_file = os.path.join(self.work, "provenance.json")
+        self.state = json.load(open(self.state_file)) if os.path.exists(self.state_file) else {}
+
+    def packages(self):
+        out = subprocess.run(["make", "-s", "-C", self.br, f"O={self.out}", "show-info"],
+                             capture_output=True, text=True, check=True).stdout
+        info = json.loads(out)
+        pkgs = {}
+        for name, i in sorted(info.items()):
+            for d in i.get("downloads", []):
+                if name == "rustsample":
+                    continue  # local site: this tree's module/
+                key = (i["dl_dir"], d["source"])
+                p = pkgs.setdefault(key, {"names": [], "info": i, "source": d["source"],
+                                          "dl_dir": i["dl_dir"], "version": i["version"],
+                                          "rawname": i["package_dir"].rstrip("/").split("/")[-1]})
+                p["names"].append(name)
+        return pkgs.values()
+
+    def dl_path(self, pkg):
+        return os.path.join(self.dl, pkg["dl_dir"], pkg["source"])
+
+    def record(self, pkg, origin, hash_state, patches, override=None):
+        key = pkg["dl_dir"] + "/" + pkg["source"]
+        self.state[key] = {"packages": pkg["names"], "origin": origin, "hash": hash_state,
+                           "patches": patches, "override": override}
+        json.dump(self.state, open(self.state_file, "w"), indent=1, sort_keys=True)
+
+    def assemble(self, pkg):
+        key = pkg["dl_dir"] + "/" + pkg["source"]
+        hashes = known_hashes(self.br, pkg["info"]["hashes"], pkg["source"])
+        path = self.dl_path(pkg)
+        prev = self.state.get(key)
+        if pkg["dl_dir"] in self.git and not (prev or {}).get("origin", "").startswith("git"):
+            prev = None
+        if os.path.exists(path) and sha256(path) in hashes:
+            if not prev:
+                self.record(pkg, "download directory", "matches", "by Buildroot")
+            return
+        if prev and prev.get("override") and os.path.isdir(prev["override"]):
+            return
+        dl_dir = pkg["dl_dir"]
+        if dl_dir == "gettext-tiny" and pkg["source"].startswith("gettext-0"):
+            return self.gettext_tiny(pkg)
+        if dl_dir in self.git:
+            return self.from_git(pkg, hashes)
+        if dl_dir in PYPI:
+            return self.from_pypi(pkg, hashes)
+        if dl_dir in DEBIAN:
+            return self.from_debian(pkg, hashes)
+        self.record(pkg, "nowhere", "-", "-")
+
+    def place(self, pkg, candidate, hashes):
+        """Put CANDIDATE in the download directory if it has Buildroot's hash."""
+        if hashes and sha256(candidate) in hashes:
+            os.makedirs(os.path.dirname(self.dl_path(pkg)), exist_ok=True)
+            shutil.copyfile(candidate, self.dl_path(pkg))
+            return True
+        return False
+
+    def override(self, pkg, archive, version, origin, why):
+        tree = os.path.join(self.work, "src", f"{pkg['dl_dir']}-{version}")
+        patches = "none"
+        # Buildroot's patches for its version, else for the one taken.
+        for v in dict.fromkeys((pkg["version"], version)):
+            extract(archive, tree)
+            patches = apply_patches(self.br, tree, patch_dirs(self.br, self.out, pkg, v))
+            if not patches.startswith("failed"):
+                if v != pkg["version"]:
+                    patches += f" (Buildroot's for {v})"
+                break
+        else:
+            extract(archive, tree)
+        self.record(pkg, origin, why, patches, tree)
+
+    def debian_orig(self, src, versions):
+        """The first of VERSIONS whose orig tarball the archive still has."""
+        for version in versions:
+            dest = os.path.join(self.work, "debian", f"{src}_{upstream_version(version)}")
+            origs = debian_origs(dest)
+            if not origs:
+                log(f"  Debian source {src} {version}")
+                self.apt.download(src, version, dest)
+                origs = debian_origs(dest)
+            if origs:
+                return version, origs[0]
+        return None, None
+
+    def from_debian(self, pkg, hashes):
+        src = DEBIAN[pkg["dl_dir"]]
+        wanted = pkg["version"]
+        candidates, exact = debian_candidates(self.apt.versions(src), wanted)
+        version, orig = self.debian_orig(src, candidates[:4])
+        if not orig:
+            return self.record(pkg, f"Debian {src}: no orig tarball in {SUITE}", "-", "-")
+        origin = f"Debian {SUITE} {src} {version}"
+        if exact and self.place(pkg, orig, hashes):
+            return self.record(pkg, origin, "matches", "by Buildroot")
+        inner = self.inner_tarball(orig, pkg["source"], os.path.dirname(orig))
+        if exact and inner and self.place(pkg, inner, hashes):
+            return self.record(pkg, origin + " (tarball inside its orig)", "matches", "by Buildroot")
+        if exact:
+            why = "overridden: same version, other bytes"
+        else:
+            why = f"overridden: version {upstream_version(version)}, not {wanted}"
+        self.override(pkg, inner or orig, upstream_version(version), origin, why)
+
+    def inner_tarball(self, orig, source, dest):
+        """Debian's gcc ships upstream's tarball inside its orig."""
+        stem = re.sub(r"\.tar\.\w+$", "", source)
+        try:
+            with tarfile.open(orig) as t:
+                for m in t:
+                    base = os.path.basename(m.name)
+                    if m.isfile() and base.startswith(stem) and ".tar." in base:
+                        t.extract(m, os.path.join(dest, "inner"), filter="data")
+                        return os.path.join(dest, "inner", m.name)
+        except tarfile.TarError:
+            pass
+        return None
+
+    def from_pypi(self, pkg, hashes):
+        project = PYPI[pkg["dl_dir"]]
+        dest = os.path.join(self.work, "pypi", pkg["dl_dir"])
+        os.makedirs(dest, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "--no-binary", ":all:", "-d", dest,
+                        f"{project}=={pkg['version']}"], capture_output=True)
+        got = [f for f in glob.glob(os.path.join(dest, "*")) if os.path.isfile(f)]
+        for f in got:
+            if self.place(pkg, f, hashes):
+                return self.record(pkg, f"PyPI {project} {pkg['version']}", "matches", "by Buildroot")
+        if got:
+            return self.override(pkg, got[0], pkg["version"], f"PyPI {project}",
+                                 "overridden: other bytes")
+        self.record(pkg, f"PyPI {project}: not found", "-", "-")
+
+    def from_git(self, pkg, hashes):
+        repo, ref = self.git[pkg["dl_dir"]].rsplit("@", 1)
+        archive = os.path.join(self.work, "git", f"{pkg['dl_dir']}-{ref}.tar")
+        os.makedirs(os.path.dirname(archive), exist_ok=True)
+        run(["git", "--git-dir", repo, "archive", "--format=tar",
+             f"--prefix={pkg['dl_dir']}/", "-o", archive, ref])
+        self.override(pkg, archive, pkg["version"], f"git {os.path.basename(repo.rstrip('/'))} {ref}",
+                      "overridden: tree from git")
+
+    def gettext_tiny(self, pkg):
+        """gettext-tiny takes files from GNU gettext in its post-extract and
+        post-patch hooks, which an overridden package does not run: do
+        what they do (package/gettext-tiny/gettext-tiny.mk)."""
+        tree = next((s["override"] for k, s in self.state.items()
+                     if k.startswith("gettext-tiny/gettext-tiny-") and s.get("override")), None)
+        if not tree:
+            return self.record(pkg, "needs gettext-tiny from git (--git gettext-tiny=...)", "-", "-")
+        candidates, _ = debian_candidates(self.apt.versions("gettext"), pkg["version"])
+        version, orig = self.debian_orig("gettext", candidates[:4])
+        if not orig:
+            return self.record(pkg, "Debian gettext: no orig tarball", "-", "-")
+        gnu = os.path.join(tree, "gettext-gnu")
+        extract(orig, gnu)
+        for f in GETTEXT_EXTRA_FILES:
+            os.makedirs(os.path.join(tree, "extra"), exist_ok=True)
+            shutil.copy(os.path.join(gnu, f), os.path.join(tree, "extra", os.path.basename(f)))
+        shutil.copy(os.path.join(gnu, "build-aux/config.rpath"), os.path.join(tree, "build-aux"))
+        self.record(pkg, f"Debian {SUITE} gettext {version}, into the gettext-tiny tree",
+                    f"overridden: version {upstream_version(version)}, not {pkg['version']}",
+                    "none", tree)
+
+    def write_override_file(self):
+        lines = []
+        for key, s in sorted(self.state.items()):
+            if s.get("override"):
+                for name in s["packages"]:
+                    var = name.upper().replace("-", "_") + "_OVERRIDE_SRCDIR"
+                    lines.append(f"{var} = {s['override']}")
+        lines = list(dict.fromkeys(lines))
+        path = os.path.join(self.work, "override.mk")
+        with open(path, "w") as f:
+            f.write("# Written by offline-sources.py\n" + "\n".join(lines) + "\n")
+        return path
+
+    def table(self, pkgs):
+        current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
+        rows = ["| source | packages | from | Buildroot's hash | Buildroot's patches |",
+                "| --- | --- | --- | --- | --- |"]
+        for key, s in sorted(self.state.items()):
+            if key not in current:
+                continue
+            rows.append(f"| {key.split('/', 1)[1]} | {', '.join(s['packages'])} | {s['origin']} "
+                        f"| {s['hash']} | {s['patches']} |")
+        return "\n".join(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--buildroot", required=True, help="the Buildroot checkout")
+    ap.add_argument("--output", required=True, help="the configured output directory (O=)")
+    ap.add_argument("--work", required=True,
+                    help="download directory, Debian sources and override trees")
+    ap.add_argument("--git", action="append", default=[], metavar="PKG=REPO@REF",
+                    help="take PKG (its download directory name) from a git repository")
+    args = ap.parse_args()
+    for tool in ("apt-get", "git", "tar", "lzip"):
+        if not shutil.which(tool):
+            sys.exit(f"offline-sources: {tool} is missing (apt-get install {tool})")
+    a = Assembler(args)
+    # gettext-tiny's GNU gettext goes into its tree: after it.
+    pkgs = sorted(a.packages(), key=lambda p: p["source"].startswith("gettext-0"))
+    for pkg in pkgs:
+        log(f"{pkg['source']} ({', '.join(pkg['names'])})")
+        a.assemble(pkg)
+    override_file = a.write_override_file()
+    print(a.table(pkgs))
+    print(f"\nBR2_DL_DIR=\"{a.dl}\"\nBR2_PACKAGE_OVERRIDE_FILE=\"{override_file}\"")
+    current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
+    missing = [k for k, s in a.state.items()
+               if k in current and not s.get("override") and s["hash"] != "matches"]
+    if missing:
+        sys.exit("offline-sources: no source for " + ", ".join(sorted(missing)))
+
+
+if __name__ == "__main__":
+    main()
