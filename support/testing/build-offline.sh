@@ -21,6 +21,9 @@ usage: $0 --buildroot DIR [options]
                         host-llvm...; the default) or 'host' (the build
                         machine's rustc, bindgen and LLVM)
   --git PKG=REPO@REF    take PKG's source from a git repository (repeatable)
+  --tarball PKG=FILE    take PKG's source from a local tarball (repeatable)
+  --without-host-qemu   do not build host-qemu (start-qemu.sh and run-tests
+                        then boot with the system's QEMU)
   --foreground          wait for the build and the test
 Output, downloads and sources: \${RUSTSAMPLE_CACHE:-/var/cache/rustsample}/buildroot.
 A first build takes hours on two cores.
@@ -30,13 +33,15 @@ EOF
 
 here=$(cd "$(dirname "$0")" && pwd)
 tree=$(cd "$here/../.." && pwd)
-buildroot= defconfig=rustsample_defconfig toolchain=buildroot foreground= git=()
+buildroot= defconfig=rustsample_defconfig toolchain=buildroot foreground= git=() host_qemu=y
 while [ $# -gt 0 ]; do
 	case $1 in
 	--buildroot) buildroot=$(cd "$2" && pwd); shift 2 ;;
 	--defconfig) defconfig=$2; shift 2 ;;
 	--rust-toolchain) toolchain=$2; shift 2 ;;
 	--git) git+=(--git "$2"); shift 2 ;;
+	--tarball) git+=(--tarball "$2"); shift 2 ;;
+	--without-host-qemu) host_qemu=; shift ;;
 	--foreground) foreground=1; shift ;;
 	*) usage ;;
 	esac
@@ -45,9 +50,11 @@ done
 [ -f "$tree/configs/$defconfig" ] || { echo "no configs/$defconfig" >&2; exit 2; }
 case $toolchain in host | buildroot) ;; *) usage ;; esac
 # Buildroot's host requirements (its manual's "System requirements"),
-# and lzip and git for offline-sources.py.
+# cmake (recent enough, Buildroot then builds no host-cmake), and lzip,
+# git and autoreconf for offline-sources.py.
 missing=
-for tool in make gcc g++ patch rsync bc cpio unzip file wget perl python3 lzip git; do
+for tool in make gcc g++ patch rsync bc cpio unzip file wget perl python3 cmake lzip git \
+	autoreconf automake libtoolize pkg-config autopoint; do
 	command -v $tool >/dev/null || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
@@ -55,6 +62,7 @@ if [ -n "$missing" ]; then
 		echo "missing:$missing (apt-get install$missing)" >&2
 		exit 1
 	fi
+	missing=$(echo "$missing" | sed 's/autoreconf/autoconf/; s/libtoolize/libtool/')
 	apt-get install -y -q $missing python3-venv >/dev/null
 fi
 
@@ -68,6 +76,7 @@ mkdir -p "$work" "$base"
 machine=$base/machine.config
 {
 	echo "BR2_PACKAGE_OVERRIDE_FILE=\"$work/override.mk\""
+	[ -n "$host_qemu" ] || echo "# BR2_PACKAGE_HOST_QEMU is not set"
 	if [ "$toolchain" = host ]; then
 		# Debian's rustc-web has the library sources; rustup's rustc may not.
 		rustc=rustc
@@ -105,13 +114,16 @@ mkdir -p "$out"
 if [ -n "$test" ]; then
 	"$venv/bin/python3" -c "import test_rustsample as t; print(t.$test.config)" >"$out/.config"
 else
-	cat "$tree/configs/$defconfig" "$machine" >"$out/.config"
+	"$venv/bin/python3" -c "import test_rustsample as t; print(t.merge(open('$tree/configs/$defconfig').read(), t.machine_config()))" >"$out/.config"
 fi
 echo "BR2_DL_DIR=\"$work/dl\"" >>"$out/.config"
 make -s -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" olddefconfig
 
+# Without some source the build still goes as far as it can, and a
+# later run, with that source, continues.
 "$venv/bin/python3" "$here/offline-sources.py" --buildroot "$buildroot" \
-	--output "$out" --work "$work" "${git[@]}" >"$out/provenance.md"
+	--output "$out" --work "$work" "${git[@]}" >"$out/provenance.md" ||
+	echo "Some sources are missing: Buildroot stops at the first package without one." >&2
 echo "Sources: $out/provenance.md"
 
 build() {

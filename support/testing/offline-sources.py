@@ -26,6 +26,7 @@ The output directory is configured already (make O=... <name>_defconfig).
 import argparse
 import glob
 import hashlib
+import io
 import json
 import os
 import re
@@ -33,8 +34,10 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.request
 
-# Buildroot download directory name -> Debian source package.
+# Buildroot download directory name -> Debian source package(s), in the
+# order to try them.
 DEBIAN = {
     "acl": "acl",
     "attr": "attr",
@@ -69,6 +72,7 @@ DEBIAN = {
     "linux-headers": "linux",
     "lzip": "lzip",
     "m4": "m4",
+    "meson": "meson",
     "mpc": "mpclib3",
     "mpfr": "mpfr4",
     "mtools": "mtools",
@@ -80,7 +84,7 @@ DEBIAN = {
     "pcre2": "pcre2",
     "pixman": "pixman",
     "pkgconf": "pkgconf",
-    "python3": "python3.14",
+    "python3": ["python3.14", "python3.13"],
     "qemu": "qemu",
     "slirp": "libslirp",
     "tar": "tar",
@@ -117,7 +121,8 @@ GETTEXT_EXTRA_FILES = [
 ]
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-SUITE = "sid"
+# Newest first; older suites keep older releases (automake 1.16, gettext 0.2x).
+SUITES = ("sid", "trixie", "bookworm")
 
 
 def log(msg):
@@ -170,8 +175,9 @@ class Apt:
             os.makedirs(os.path.join(self.dir, d), exist_ok=True)
         self.sources = os.path.join(self.dir, "sources.list")
         with open(self.sources, "w") as f:
-            f.write(f"deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
-                    f"{DEBIAN_MIRROR} {SUITE} main\n")
+            for suite in SUITES:
+                f.write(f"deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+                        f"{DEBIAN_MIRROR} {suite} main\n")
         self.opts = [
             "-o", f"Dir::Etc::SourceList={self.sources}",
             "-o", f"Dir::Etc::SourceParts={self.dir}/parts",
@@ -191,33 +197,58 @@ class Apt:
                     break
             self.updated = True
 
-    def versions(self, srcpkg):
+    def records(self, srcpkg):
+        """The index's records of SRCPKG: version, directory, {file: sha256}."""
         self.update()
         out = subprocess.run(["apt-cache", *self.opts, "showsrc", srcpkg],
                              capture_output=True, text=True).stdout
-        return re.findall(r"^Version: (\S+)$", out, re.M)
+        records = []
+        for block in out.split("\n\n"):
+            version = re.search(r"^Version: (\S+)$", block, re.M)
+            directory = re.search(r"^Directory: (\S+)$", block, re.M)
+            sums = re.search(r"^Checksums-Sha256:\n((?: .*\n?)+)", block, re.M)
+            if version and directory and sums:
+                files = dict((f, h) for h, _, f in
+                             (line.split() for line in sums.group(1).splitlines()))
+                records.append((version.group(1), directory.group(1), files))
+        return records
 
-    def download(self, srcpkg, version, dest):
-        """The source's files, each checked by apt against the index, into DEST.
+    def versions(self, srcpkg):
+        return [v for v, _, _ in self.records(srcpkg)]
 
-        The index can name revisions that the archive has dropped: the
-        orig tarball, shared by every revision of a version, often stays.
-        """
-        os.makedirs(dest, exist_ok=True)
-        subprocess.run(["apt-get", *self.opts, "-q", "source", "--download-only",
-                        f"{srcpkg}={version}"], cwd=dest,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def download_orig(self, srcpkg, version, dest):
+        """VERSION's orig tarball into DEST, checked against the index, which
+        apt checked against the archive's signature. The index can name
+        revisions the archive has dropped: then None."""
+        for v, directory, files in self.records(srcpkg):
+            if v != version:
+                continue
+            for name, digest in files.items():
+                if ".orig.tar." not in name or name.endswith(".asc") or ".orig-" in name:
+                    continue
+                os.makedirs(dest, exist_ok=True)
+                path = os.path.join(dest, name)
+                try:
+                    urllib.request.urlretrieve(f"{DEBIAN_MIRROR}/{directory}/{name}", path + ".part")
+                except OSError:
+                    continue
+                if sha256(path + ".part") == digest:
+                    os.rename(path + ".part", path)
+                    return path
+                os.remove(path + ".part")
+        return None
 
 
 def debian_candidates(versions, wanted):
-    """Buildroot's upstream version if Debian has it, else the nearest releases."""
-    exact = [v for v in versions if upstream_version(v) == wanted]
-    if exact:
-        return sorted(exact, key=version_key, reverse=True), True
+    """Buildroot's upstream version first if Debian has it, then the nearest
+    releases (the archive may have dropped the orig tarball of one)."""
+    # autoconf-archive 2024.10.16 is Debian's 20241016
+    same = (wanted, wanted.replace(".", ""))
+    exact = sorted((v for v in versions if upstream_version(v) in same), key=version_key, reverse=True)
     # Debian's snapshots (2.45.50.20251125) are no releases.
-    releases = [v for v in versions if not re.search(r"\.(50|90)\.\d{8}", v)]
+    releases = [v for v in versions if not re.search(r"\.(50|90)\.\d{8}", v) and v not in exact]
     w = version_key(wanted)
-    return sorted(releases, key=lambda v: nearest_distance(version_key(upstream_version(v)), w)), False
+    return exact + sorted(releases, key=lambda v: nearest_distance(version_key(upstream_version(v)), w))
 
 
 def nearest_distance(a, b):
@@ -235,6 +266,40 @@ def nearest_distance(a, b):
 def debian_origs(dest):
     return sorted(f for f in glob.glob(os.path.join(dest, "*.orig.tar.*"))
                   if not f.endswith(".asc") and "orig-" not in os.path.basename(f))
+
+
+def git_archive(repo, ref, archive):
+    """A tar of REF's tree; a partial mirror may lack some blobs, which are
+    left out and returned."""
+    os.makedirs(os.path.dirname(archive), exist_ok=True)
+    entries = subprocess.run(["git", "--git-dir", repo, "ls-tree", "-r", "-z", ref],
+                             capture_output=True, check=True).stdout.split(b"\0")
+    missing = []
+    cat = subprocess.Popen(["git", "--git-dir", repo, "cat-file", "--batch"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    with tarfile.open(archive, "w") as tar:
+        for entry in filter(None, entries):
+            meta, path = entry.split(b"\t", 1)
+            mode, kind, obj = meta.split()
+            if kind != b"blob":
+                continue  # submodules
+            cat.stdin.write(obj + b"\n")
+            cat.stdin.flush()
+            header = cat.stdout.readline().split()
+            if header[-1] == b"missing":
+                missing.append(path.decode())
+                continue
+            data = cat.stdout.read(int(header[2]))
+            cat.stdout.read(1)
+            info = tarfile.TarInfo("src/" + path.decode())
+            if mode == b"120000":
+                info.type, info.linkname = tarfile.SYMTYPE, data.decode()
+            else:
+                info.size, info.mode = len(data), 0o755 if mode == b"100755" else 0o644
+            tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    cat.stdin.close()
+    cat.wait()
+    return missing
 
 
 def extract(archive, dest):
@@ -295,6 +360,7 @@ class Assembler:
         self.work = os.path.abspath(args.work)
         self.dl = os.path.join(self.work, "dl")
         self.git = dict(g.split("=", 1) for g in args.git)
+        self.tarballs = dict(t.split("=", 1) for t in args.tarball)
         self.apt = Apt(self.work)
         self.rows = []
         self.overrides = {}
@@ -302,14 +368,16 @@ class Assembler:
         self.state = json.load(open(self.state_file)) if os.path.exists(self.state_file) else {}
 
     def packages(self):
-        out = subprocess.run(["make", "-s", "-C", self.br, f"O={self.out}", "show-info"],
+        # What Buildroot would download: without the overrides of a former run.
+        out = subprocess.run(["make", "-s", "-C", self.br, f"O={self.out}", "show-info",
+                              "BR2_PACKAGE_OVERRIDE_FILE="],
                              capture_output=True, text=True, check=True).stdout
         info = json.loads(out)
         pkgs = {}
         for name, i in sorted(info.items()):
             for d in i.get("downloads", []):
-                if name == "rustsample":
-                    continue  # local site: this tree's module/
+                if d["uris"] and d["uris"][0].startswith("local+"):
+                    continue  # a local site: this tree's module/ or tests/
                 key = (i["dl_dir"], d["source"])
                 p = pkgs.setdefault(key, {"names": [], "info": i, "source": d["source"],
                                           "dl_dir": i["dl_dir"], "version": i["version"],
@@ -333,6 +401,9 @@ class Assembler:
         prev = self.state.get(key)
         if pkg["dl_dir"] in self.git and not (prev or {}).get("origin", "").startswith("git"):
             prev = None
+        if pkg["dl_dir"] in self.tarballs and (prev or {}).get("origin") != os.path.basename(
+                self.tarballs[pkg["dl_dir"]]):
+            prev = None
         if os.path.exists(path) and sha256(path) in hashes:
             if not prev:
                 self.record(pkg, "download directory", "matches", "by Buildroot")
@@ -344,8 +415,17 @@ class Assembler:
             return self.gettext_tiny(pkg)
         if dl_dir in self.git:
             return self.from_git(pkg, hashes)
-        if dl_dir in PYPI:
-            return self.from_pypi(pkg, hashes)
+        if dl_dir in self.tarballs:
+            tarball = os.path.abspath(self.tarballs[dl_dir])
+            if self.place(pkg, tarball, hashes):
+                return self.record(pkg, tarball, "matches", "by Buildroot")
+            m = re.search(r"[-_]v?(\d[\w.]*?)(?:\.orig)?\.tar", os.path.basename(tarball))
+            version = m.group(1) if m else "local"
+            why = "overridden: " + (f"version {version}, not {pkg['version']}"
+                                    if version != pkg["version"] else "same version, other bytes")
+            return self.override(pkg, tarball, version, os.path.basename(tarball), why)
+        if dl_dir in PYPI and self.from_pypi(pkg, hashes):
+            return
         if dl_dir in DEBIAN:
             return self.from_debian(pkg, hashes)
         self.record(pkg, "nowhere", "-", "-")
@@ -371,6 +451,12 @@ class Assembler:
                 break
         else:
             extract(archive, tree)
+        # A git tree of an autotools project has no configure script,
+        # which its release tarball has.
+        if os.path.exists(os.path.join(tree, "configure.ac")) and \
+                not os.path.exists(os.path.join(tree, "configure")):
+            run(["autoreconf", "-fi"], cwd=tree, stdout=subprocess.DEVNULL)
+            why += "; configure made here (autoreconf)"
         self.record(pkg, origin, why, patches, tree)
 
     def debian_orig(self, src, versions):
@@ -380,20 +466,22 @@ class Assembler:
             origs = debian_origs(dest)
             if not origs:
                 log(f"  Debian source {src} {version}")
-                self.apt.download(src, version, dest)
-                origs = debian_origs(dest)
-            if origs:
+                origs = [self.apt.download_orig(src, version, dest)]
+            if origs[0]:
                 return version, origs[0]
         return None, None
 
     def from_debian(self, pkg, hashes):
-        src = DEBIAN[pkg["dl_dir"]]
+        sources = DEBIAN[pkg["dl_dir"]]
         wanted = pkg["version"]
-        candidates, exact = debian_candidates(self.apt.versions(src), wanted)
-        version, orig = self.debian_orig(src, candidates[:4])
-        if not orig:
-            return self.record(pkg, f"Debian {src}: no orig tarball in {SUITE}", "-", "-")
-        origin = f"Debian {SUITE} {src} {version}"
+        for src in [sources] if isinstance(sources, str) else sources:
+            version, orig = self.debian_orig(src, debian_candidates(self.apt.versions(src), wanted)[:6])
+            if orig:
+                break
+        else:
+            return self.record(pkg, f"Debian {src}: no orig tarball", "-", "-")
+        exact = upstream_version(version) in (wanted, wanted.replace(".", ""))
+        origin = f"Debian {src} {version}"
         if exact and self.place(pkg, orig, hashes):
             return self.record(pkg, origin, "matches", "by Buildroot")
         inner = self.inner_tarball(orig, pkg["source"], os.path.dirname(orig))
@@ -420,6 +508,7 @@ class Assembler:
         return None
 
     def from_pypi(self, pkg, hashes):
+        """PyPI's sdist; False when PyPI does not have that version."""
         project = PYPI[pkg["dl_dir"]]
         dest = os.path.join(self.work, "pypi", pkg["dl_dir"])
         os.makedirs(dest, exist_ok=True)
@@ -429,20 +518,23 @@ class Assembler:
         got = [f for f in glob.glob(os.path.join(dest, "*")) if os.path.isfile(f)]
         for f in got:
             if self.place(pkg, f, hashes):
-                return self.record(pkg, f"PyPI {project} {pkg['version']}", "matches", "by Buildroot")
+                self.record(pkg, f"PyPI {project} {pkg['version']}", "matches", "by Buildroot")
+                return True
         if got:
-            return self.override(pkg, got[0], pkg["version"], f"PyPI {project}",
-                                 "overridden: other bytes")
-        self.record(pkg, f"PyPI {project}: not found", "-", "-")
+            self.override(pkg, got[0], pkg["version"], f"PyPI {project}",
+                          "overridden: other bytes")
+            return True
+        return pkg["dl_dir"] not in DEBIAN and self.record(pkg, f"PyPI {project}: not found", "-", "-")
 
     def from_git(self, pkg, hashes):
         repo, ref = self.git[pkg["dl_dir"]].rsplit("@", 1)
         archive = os.path.join(self.work, "git", f"{pkg['dl_dir']}-{ref}.tar")
-        os.makedirs(os.path.dirname(archive), exist_ok=True)
-        run(["git", "--git-dir", repo, "archive", "--format=tar",
-             f"--prefix={pkg['dl_dir']}/", "-o", archive, ref])
-        self.override(pkg, archive, pkg["version"], f"git {os.path.basename(repo.rstrip('/'))} {ref}",
-                      "overridden: tree from git")
+        missing = git_archive(repo, ref, archive)
+        why = "overridden: tree from git"
+        if missing:
+            why += f" ({len(missing)} blobs absent from the repository: {', '.join(missing[:3])})"
+        self.override(pkg, archive, pkg["version"], f"git {repo} {ref}",
+                      why)
 
     def gettext_tiny(self, pkg):
         """gettext-tiny takes files from GNU gettext in its post-extract and
@@ -452,25 +544,34 @@ class Assembler:
                      if k.startswith("gettext-tiny/gettext-tiny-") and s.get("override")), None)
         if not tree:
             return self.record(pkg, "needs gettext-tiny from git (--git gettext-tiny=...)", "-", "-")
-        candidates, _ = debian_candidates(self.apt.versions("gettext"), pkg["version"])
-        version, orig = self.debian_orig("gettext", candidates[:4])
+        version, orig = self.debian_orig("gettext", debian_candidates(self.apt.versions("gettext"),
+                                                                     pkg["version"])[:6])
         if not orig:
             return self.record(pkg, "Debian gettext: no orig tarball", "-", "-")
         gnu = os.path.join(tree, "gettext-gnu")
         extract(orig, gnu)
+        os.makedirs(os.path.join(tree, "extra"), exist_ok=True)
         for f in GETTEXT_EXTRA_FILES:
-            os.makedirs(os.path.join(tree, "extra"), exist_ok=True)
-            shutil.copy(os.path.join(gnu, f), os.path.join(tree, "extra", os.path.basename(f)))
+            path = os.path.join(gnu, f)
+            if not os.path.exists(path):
+                # moved in later releases: the first file of that name
+                path = sorted(glob.glob(os.path.join(gnu, "**", os.path.basename(f)),
+                                        recursive=True))[0]
+            shutil.copy(path, os.path.join(tree, "extra", os.path.basename(f)))
         shutil.copy(os.path.join(gnu, "build-aux/config.rpath"), os.path.join(tree, "build-aux"))
-        self.record(pkg, f"Debian {SUITE} gettext {version}, into the gettext-tiny tree",
+        self.record(pkg, f"Debian gettext {version}, into the gettext-tiny tree",
                     f"overridden: version {upstream_version(version)}, not {pkg['version']}",
                     "none", tree)
 
     def write_override_file(self):
         lines = []
+        # linux-headers then takes linux's source, and must not be named.
+        as_kernel = "BR2_KERNEL_HEADERS_AS_KERNEL=y" in open(os.path.join(self.out, ".config")).read()
         for key, s in sorted(self.state.items()):
             if s.get("override"):
                 for name in s["packages"]:
+                    if name == "linux-headers" and as_kernel:
+                        continue
                     var = name.upper().replace("-", "_") + "_OVERRIDE_SRCDIR"
                     lines.append(f"{var} = {s['override']}")
         lines = list(dict.fromkeys(lines))
@@ -499,6 +600,8 @@ def main():
                     help="download directory, Debian sources and override trees")
     ap.add_argument("--git", action="append", default=[], metavar="PKG=REPO@REF",
                     help="take PKG (its download directory name) from a git repository")
+    ap.add_argument("--tarball", action="append", default=[], metavar="PKG=FILE",
+                    help="take PKG (its download directory name) from a local tarball")
     args = ap.parse_args()
     for tool in ("apt-get", "git", "tar", "lzip"):
         if not shutil.which(tool):

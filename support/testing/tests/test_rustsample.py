@@ -43,12 +43,35 @@ def machine_config():
     if not path:
         return ""
     with open(path) as f:
-        return "\n" + f.read()
+        return f.read()
+
+
+def symbol(line):
+    m = re.match(r"^(?:# )?(BR2_\w+)(?:=| is not set)", line.strip())
+    return m and m.group(1)
+
+
+def merge(*configs):
+    """One configuration, a later line replacing an earlier one of the
+    same option: run-tests wants every line in the final .config."""
+    lines = {}
+    for config in configs:
+        for line in config.splitlines():
+            sym = symbol(line)
+            if not sym:
+                continue
+            if line.startswith("#"):
+                # its sub-options (BR2_FOO_BAR for BR2_FOO) go with it
+                for other in [s for s in lines if s.startswith(sym + "_")]:
+                    del lines[other]
+            lines.pop(sym, None)
+            lines[sym] = line.strip()
+    return "\n".join(lines.values()) + "\n"
 
 
 def defconfig(name):
     with open(os.path.join(BR2_EXTERNAL, "configs", name)) as f:
-        return f.read() + TEST_CONFIG + machine_config()
+        return merge(f.read(), TEST_CONFIG, machine_config())
 
 
 class RustSampleTestBase(infra.basetest.BRTest):
