@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn documented_invocations_parse() {
-        // README.md's quick start and docs/kernel-versions.md.
+        // README.md, docs/testing.md and docs/kernel-versions.md.
         for args in [
             &["run"][..],
             &["test"],
