@@ -1,8 +1,8 @@
 //! The command line: `run`, `test` and `setup` with their options.
 
+use crate::arch::Arch;
+use crate::images::Choice;
 use crate::source::KernelSpec;
-use crate::suite::Choice;
-use crate::Arch;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn documented_invocations_parse() {
-        // README.md's quick start and docs/kernel-versions.md.
+        // README.md, docs/testing.md and docs/kernel-versions.md.
         for args in [
             &["run"][..],
             &["test"],

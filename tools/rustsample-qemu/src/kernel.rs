@@ -2,10 +2,10 @@
 //! board fragments on top of `allnoconfig`, and a cached build directory per source version,
 //! architecture, fragments and toolchain.
 
+use crate::arch::Arch;
 use crate::deps::{LLVM_BIN, RUSTC, RUST_LIB_SRC};
 use crate::source::Source;
 use crate::step::{fail, fnv1a, output, run_logged, Result, Step};
-use crate::Arch;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

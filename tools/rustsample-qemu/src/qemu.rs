@@ -1,8 +1,8 @@
 //! Boots a guest in QEMU and drives it over its serial console, the way a person at the
 //! console would: wait for the boot to finish, type commands, read what they print.
 
+use crate::arch::Arch;
 use crate::step::{fail, Result};
-use crate::Arch;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! The guest's root filesystem: static busybox, the project's init script and permission rule,
 //! the modules, and the test program; packed as an initramfs or as a bootable disk image.
 
+use crate::arch::Arch;
 use crate::step::{fail, output, run_logged, Context, Result};
-use crate::Arch;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
