@@ -254,6 +254,32 @@ remote() {
     cleanup
 }
 
+# The lab board environments against a loopback coordinator, whose exporter
+# offers lab/exporter-boards.yaml (the example lab host) without hardware.
+check_envs() {
+    local board env boards=(rpi4 rpi5 visionfive2) envs=() rc=0 start
+    start=$(date +%s)
+    echo "==> lab board environments (${boards[*]}) against a loopback coordinator"
+    start_coordinator
+    start_exporter "$here/lab/exporter-boards.yaml"
+    for board in "${boards[@]}"; do
+        wait_group "$board"
+        make_place "$board"
+        lgc -p "$board" acquire
+        envs+=("env/$board.yaml")
+    done
+    check_loopback_only
+    # One process per file: each imports the strategy, which registers once.
+    for env in "${envs[@]}"; do
+        (cd "$here" && LG_COORDINATOR=$coord "$venv/bin/python" lab/check_envs.py "$env" |
+            sed 's/^/    /'; exit "${PIPESTATUS[0]}") || rc=$?
+    done
+    for board in "${boards[@]}"; do lgc -p "$board" release; done
+    cleanup
+    results+=("board environments ${boards[*]}: $([ "$rc" -eq 0 ] && echo loaded || echo FAILED) in $(($(date +%s) - start))s")
+    [ "$rc" -eq 0 ] || failed=1
+}
+
 local_qemu() {
     local arch
     for arch in "${arches[@]}"; do
