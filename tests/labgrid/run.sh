@@ -11,15 +11,20 @@
 #   tests/labgrid/run.sh --check-envs     load the lab board environments (Raspberry Pi
 #                                         4 and 5, VisionFive 2) against a loopback
 #                                         coordinator and exporter, without hardware
+#   tests/labgrid/run.sh --board rpi4     a board in a real lab (rpi4, rpi5, visionfive2):
+#                                         acquires its place on the coordinator
+#                                         LG_COORDINATOR (host:port), writes the card,
+#                                         runs the tests, releases the place (docs/lab.md)
 #   --arch arm64|riscv64                  one architecture only (repeatable)
 #   -- ARGS                               passed to pytest (e.g. -k bench, -x)
 #
 # Images: output/<arch>/sdcard.img and u-boot.bin as `./rustsample-qemu run
 # --arch <arch>` writes them, else the last ones `./rustsample-qemu test` or
 # `run` built in the cache (Linux 7.3). They are copied to
-# output/labgrid/<arch>/ first: the tests write to the card.
-# Results: output/labgrid/<local|remote>-<arch>.xml (JUnit, with the benchmark
-# figures as properties) and the console logs next to them.
+# output/labgrid/<local|remote>-<arch>.images/ first: the tests write to the
+# card. Results: output/labgrid/<local|remote>-<arch>.xml or board-<board>.xml
+# (JUnit, with the benchmark figures as properties), the console logs next
+# to them (<...>.log/).
 #
 # labgrid and pytest (tests/labgrid/requirements.txt) are installed into
 # $RUSTSAMPLE_CACHE/labgrid-venv (default /var/cache/rustsample) the first time.
@@ -34,12 +39,17 @@ series=7.3
 
 die() { echo "lab: error: $*" >&2; exit 1; }
 
-local_run=1 remote_run= check_envs= arches=() pytest_args=()
+local_run=1 remote_run= check_envs= board= arches=() pytest_args=()
 while [ $# -gt 0 ]; do
     case $1 in
     --remote) local_run= remote_run=1 ;;
     --all) local_run=1 remote_run=1 ;;
     --check-envs) local_run= check_envs=1 ;;
+    --board)
+        [ $# -ge 2 ] || die "--board needs rpi4, rpi5 or visionfive2"
+        [ -f "$here/env/$2.yaml" ] || die "--board: no environment tests/labgrid/env/$2.yaml (rpi4, rpi5, visionfive2)"
+        local_run= board=$2
+        shift ;;
     --arch)
         [ $# -ge 2 ] || die "--arch needs arm64 or riscv64"
         case $2 in arm64 | riscv64) arches+=("$2") ;; *) die "--arch: arm64 or riscv64, not '$2'" ;; esac
@@ -147,7 +157,8 @@ cleanup() {
     done
     pids=()
 }
-trap cleanup EXIT
+release_board=
+trap '[ -z "$release_board" ] || lgc -p "$board" release; cleanup' EXIT
 trap 'exit 130' INT TERM
 
 free_ports() {
@@ -280,6 +291,17 @@ check_envs() {
     [ "$rc" -eq 0 ] || failed=1
 }
 
+# A board in a real lab: its place is named as the board (env/$board.yaml).
+lab_board() {
+    [ -n "${LG_COORDINATOR:-}" ] || die "--board needs the lab's coordinator: LG_COORDINATOR=host:port"
+    coord=$LG_COORDINATOR
+    lgc -p "$board" acquire || die "cannot acquire the place '$board' on $coord (labgrid-client -x $coord places)"
+    release_board=1
+    run_pytest board "$board" "env/$board.yaml" env
+    lgc -p "$board" release
+    release_board=
+}
+
 local_qemu() {
     local arch
     for arch in "${arches[@]}"; do
@@ -292,6 +314,7 @@ mkdir -p "$out"
 [ -z "$local_run" ] || local_qemu
 [ -z "$remote_run" ] || remote
 [ -z "$check_envs" ] || check_envs
+[ -z "$board" ] || lab_board
 echo "==> labgrid tests"
 for r in "${results[@]}"; do echo "    $r"; done
 exit "$failed"
