@@ -39,16 +39,16 @@ series=7.3
 
 die() { echo "lab: error: $*" >&2; exit 1; }
 
-local_run=1 remote_run= check_envs= board= arches=() pytest_args=()
+local_run=1 remote_run='' check_envs='' board='' arches=() pytest_args=()
 while [ $# -gt 0 ]; do
     case $1 in
-    --remote) local_run= remote_run=1 ;;
+    --remote) local_run='' remote_run=1 ;;
     --all) local_run=1 remote_run=1 ;;
-    --check-envs) local_run= check_envs=1 ;;
+    --check-envs) local_run='' check_envs=1 ;;
     --board)
         [ $# -ge 2 ] || die "--board needs rpi4, rpi5 or visionfive2"
         [ -f "$here/env/$2.yaml" ] || die "--board: no environment tests/labgrid/env/$2.yaml (rpi4, rpi5, visionfive2)"
-        local_run= board=$2
+        local_run='' board=$2
         shift ;;
     --arch)
         [ $# -ge 2 ] || die "--arch needs arm64 or riscv64"
@@ -157,7 +157,7 @@ cleanup() {
     done
     pids=()
 }
-release_board=
+release_board=''
 trap '[ -z "$release_board" ] || lgc -p "$board" release; cleanup' EXIT
 trap 'exit 130' INT TERM
 
@@ -299,7 +299,7 @@ lab_board() {
     release_board=1
     run_pytest board "$board" "env/$board.yaml" env
     lgc -p "$board" release
-    release_board=
+    release_board=''
 }
 
 local_qemu() {
