@@ -121,6 +121,7 @@ def pytest_terminal_summary(terminalreporter, config):
     if not rows:
         return
     env = config.option.lg_env or os.environ.get("LG_ENV", "")
-    terminalreporter.section(f"devcheck bench {DEV} /dev/urandom ({Path(env).stem})")
+    where = os.environ.get("LG_PLACE") or Path(env).stem
+    terminalreporter.section(f"devcheck bench {DEV} /dev/urandom ({where})")
     for line in _bench_table(rows):
         terminalreporter.write_line(line)
