@@ -7,7 +7,7 @@
 #                                         (serial console on TCP, network power switch),
 #                                         all on 127.0.0.1, the tests in a client that
 #                                         acquires each board's place
-#   tests/labgrid/run.sh --all            both
+#   tests/labgrid/run.sh --all            both (--local: the first; options add up)
 #   tests/labgrid/run.sh --check-envs     load the lab board environments (Raspberry Pi
 #                                         4 and 5, VisionFive 2) against a loopback
 #                                         coordinator and exporter, without hardware
@@ -39,16 +39,17 @@ series=7.3
 
 die() { echo "lab: error: $*" >&2; exit 1; }
 
-local_run=1 remote_run='' check_envs='' board='' arches=() pytest_args=()
+local_run='' remote_run='' check_envs='' board='' arches=() pytest_args=()
 while [ $# -gt 0 ]; do
     case $1 in
-    --remote) local_run='' remote_run=1 ;;
+    --local) local_run=1 ;;
+    --remote) remote_run=1 ;;
     --all) local_run=1 remote_run=1 ;;
-    --check-envs) local_run='' check_envs=1 ;;
+    --check-envs) check_envs=1 ;;
     --board)
         [ $# -ge 2 ] || die "--board needs rpi4, rpi5 or visionfive2"
         [ -f "$here/env/$2.yaml" ] || die "--board: no environment tests/labgrid/env/$2.yaml (rpi4, rpi5, visionfive2)"
-        local_run='' board=$2
+        board=$2
         shift ;;
     --arch)
         [ $# -ge 2 ] || die "--arch needs arm64 or riscv64"
@@ -61,6 +62,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ ${#arches[@]} -gt 0 ] || arches=(arm64 riscv64)
+# Without a choice: QEMU started by labgrid.
+[ -n "$local_run$remote_run$check_envs$board" ] || local_run=1
 
 # ---- labgrid, pinned, in a venv in the cache ---------------------------------
 want=$(grep -v '^#' "$here/requirements.txt" | xargs)
