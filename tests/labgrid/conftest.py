@@ -61,9 +61,11 @@ def suite_checks(script=GUEST_TESTS):
 
 @pytest.fixture(scope="session")
 def shell(strategy):
-    """The shell of the booted target, from power-on through U-Boot."""
+    """The shell of the booted target, from power-on through U-Boot; powered off at the end."""
     strategy.transition("shell")
-    return strategy.shell
+    yield strategy.shell
+    if strategy.broken is None:
+        strategy.transition("off")
 
 
 @pytest.fixture(scope="session")
