@@ -16,6 +16,8 @@
 #                                         LG_COORDINATOR (host:port), writes the card,
 #                                         runs the tests, releases the place (docs/lab.md)
 #   --arch arm64|riscv64                  one architecture only (repeatable)
+#   --cache-images                        the Linux 7.3 images in the cache, even where
+#                                         output/<arch>/ has some (for `./rustsample-qemu test`)
 #   -- ARGS                               passed to pytest (e.g. -k bench, -x)
 #
 # Images: output/<arch>/sdcard.img and u-boot.bin as `./rustsample-qemu run
@@ -39,13 +41,14 @@ series=7.3
 
 die() { echo "lab: error: $*" >&2; exit 1; }
 
-local_run='' remote_run='' check_envs='' board='' arches=() pytest_args=()
+local_run='' remote_run='' check_envs='' board='' cache_images='' arches=() pytest_args=()
 while [ $# -gt 0 ]; do
     case $1 in
     --local) local_run=1 ;;
     --remote) remote_run=1 ;;
     --all) local_run=1 remote_run=1 ;;
     --check-envs) check_envs=1 ;;
+    --cache-images) cache_images=1 ;;
     --board)
         [ $# -ge 2 ] || die "--board needs rpi4, rpi5 or visionfive2"
         [ -f "$here/env/$2.yaml" ] || die "--board: no environment tests/labgrid/env/$2.yaml (rpi4, rpi5, visionfive2)"
@@ -89,7 +92,7 @@ OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 # Copies the image and U-Boot of $1 to $2.
 stage_images() {
     local arch=$1 dest=$2 img ub
-    if [ -f "$top/output/$arch/sdcard.img" ] && [ -f "$top/output/$arch/u-boot.bin" ]; then
+    if [ -z "$cache_images" ] && [ -f "$top/output/$arch/sdcard.img" ] && [ -f "$top/output/$arch/u-boot.bin" ]; then
         img=$top/output/$arch/sdcard.img ub=$top/output/$arch/u-boot.bin
     else
         img=$cache/guest/image-$arch-$series/image/images/sdcard.img
