@@ -7,6 +7,7 @@
 mod cli;
 mod deps;
 mod kernel;
+mod lab;
 mod qemu;
 mod rootfs;
 mod source;
