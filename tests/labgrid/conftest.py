@@ -2,7 +2,7 @@
 
 The guest suite (tests/guest/guest-tests.sh) runs once per session; each of
 its "ok - NAME" / "not ok - NAME" lines becomes its own pytest result
-(test_guest_suite.py). The names are read from the script at collection, so
+(test_rustsample.py). The names are read from the script at collection, so
 that every check is a test item before anything boots.
 """
 
