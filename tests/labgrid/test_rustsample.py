@@ -20,11 +20,10 @@ def test_boot_through_u_boot(strategy, shell, record_property):
         pytest.skip("this target boots without U-Boot (its firmware starts the kernel)")
     assert strategy.uboot_version, "no U-Boot banner seen on the console"
     record_property("u_boot", strategy.uboot_version)
-    out = shell.run_check("uname -srm")
-    record_property("kernel", out[0])
 
 
-def test_module_loaded_by_init_script(strategy, shell):
+def test_module_loaded_by_init_script(strategy, shell, record_property):
+    record_property("kernel", shell.run_check("uname -srm")[0])
     assert strategy.init_result is not None
     assert strategy.init_result.endswith("OK"), f"the init script said: {strategy.init_result}"
     _, _, code = shell.run("grep -q '^rust_sample ' /proc/modules")
