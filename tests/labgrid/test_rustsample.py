@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import DEV, GUEST_SUITE, suite_checks
+from conftest import DEV, suite_checks
 from rustsample_strategy import parse_bench
 
 

@@ -21,13 +21,11 @@ SIGINT, stopping QEMU first.
 
 import argparse
 import http.server
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 
 HOST = "127.0.0.1"
 
