@@ -98,7 +98,7 @@ stage_images() {
         img=$cache/guest/image-$arch-$series/image/images/sdcard.img
         ub=$cache/u-boot/usr/lib/u-boot/$(u_boot_of "$arch")
     fi
-    [ -f "$img" ] || die "no sdcard.img for $arch (looked in output/$arch/ and $img): run ./rustsample-qemu run --arch $arch first"
+    [ -f "$img" ] || die "no sdcard.img for $arch ($img${cache_images:-, nor in output/$arch/}): run ./rustsample-qemu run --arch $arch first"
     [ -f "$ub" ] || die "no U-Boot for $arch ($ub): run ./rustsample-qemu run --arch $arch first"
     command -v "$(qemu_of "$arch")" >/dev/null || die "$(qemu_of "$arch") is missing: run ./rustsample-qemu setup"
     if [ "$arch" = riscv64 ] && [ ! -f "$OPENSBI" ]; then
@@ -127,7 +127,7 @@ failed=0
 run_pytest() {
     local what=$1 arch=$2 env=$3 start rc=0 secs
     shift 3
-    rm -rf "$out/$what-$arch.log"
+    rm -rf "$out/$what-$arch.log" "$out/$what-$arch.xml"
     start=$(date +%s)
     echo "==> labgrid tests, $what, $arch ($(basename "$env"))"
     (cd "$here" && "$@" "$venv/bin/pytest" --lg-env "$env" --lg-log "$out/$what-$arch.log" \
