@@ -98,7 +98,9 @@ stage_images() {
         img=$cache/guest/image-$arch-$series/image/images/sdcard.img
         ub=$cache/u-boot/usr/lib/u-boot/$(u_boot_of "$arch")
     fi
-    [ -f "$img" ] || die "no sdcard.img for $arch ($img${cache_images:-, nor in output/$arch/}): run ./rustsample-qemu run --arch $arch first"
+    local also=", nor in output/$arch/"
+    [ -z "$cache_images" ] || also=''
+    [ -f "$img" ] || die "no sdcard.img for $arch ($img$also): run ./rustsample-qemu run --arch $arch first"
     [ -f "$ub" ] || die "no U-Boot for $arch ($ub): run ./rustsample-qemu run --arch $arch first"
     command -v "$(qemu_of "$arch")" >/dev/null || die "$(qemu_of "$arch") is missing: run ./rustsample-qemu setup"
     if [ "$arch" = riscv64 ] && [ ! -f "$OPENSBI" ]; then
