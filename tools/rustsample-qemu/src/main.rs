@@ -13,6 +13,7 @@ mod cli;
 mod deps;
 mod images;
 mod kernel;
+mod lab;
 mod qemu;
 mod rootfs;
 mod run;

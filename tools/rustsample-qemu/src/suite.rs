@@ -407,6 +407,13 @@ pub fn run_tests(repo: &Path, cache: &Path, choice: &Choice, only: Option<&str>)
         step.done();
     }
 
+    // The labgrid tests boot this run's sdcard.img: default kernels only.
+    if chosen.is_none() && only.is_none_or(|o| "labgrid".contains(o)) {
+        for (name, r) in crate::lab::in_test(repo, &logs) {
+            results.record_result(&name, r);
+        }
+    }
+
     if !results.bench.is_empty() {
         println!("\nBenchmark (median of 9 alternating runs; ratio = rust-sample / urandom):");
         for b in &results.bench {
