@@ -45,6 +45,35 @@ pub enum Command {
     Test(TestArgs),
     /// only install what is missing
     Setup,
+    /// on request: build a defconfig of this tree with a Buildroot checkout, without download
+    /// sites, and run its runtime test (support/testing/build-offline.sh)
+    ///
+    /// For example `buildroot --buildroot ../buildroot --defconfig rustsample_defconfig
+    /// --rust-toolchain host`. The sources come from Debian's archive, PyPI and git trees
+    /// (support/testing/offline-sources.py prints where each came from). A first build takes
+    /// hours on two cores: it runs in the background at low priority, and running the same
+    /// command again continues it. `buildroot --help-script` lists the script's options.
+    Buildroot(ScriptArgs),
+    /// the labgrid tests (tests/labgrid/run.sh): the suite and the benchmark on QEMU boards
+    /// through U-Boot, locally or through a loopback lab, or on boards in a lab
+    ///
+    /// `lab --help-script` lists the script's options (docs/lab.md).
+    Lab(ScriptArgs),
+}
+
+/// Arguments handed to a script of the repository as they are.
+#[derive(Args, Debug)]
+pub struct ScriptArgs {
+    /// show the script's own options
+    #[arg(long)]
+    pub help_script: bool,
+    /// the script's arguments
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -17,6 +17,7 @@ mod lab;
 mod qemu;
 mod rootfs;
 mod run;
+mod script;
 mod source;
 mod step;
 mod suite;
@@ -52,6 +53,8 @@ fn main() -> ExitCode {
             suite::run_tests(&repo, &cache, &a.kernel.choice(), a.only.as_deref())
         }
         cli::Command::Setup => deps::ensure_host(&mut deps::Apt::new(&cache)),
+        cli::Command::Buildroot(a) => script::exec(&repo, "support/testing/build-offline.sh", &a),
+        cli::Command::Lab(a) => script::exec(&repo, "tests/labgrid/run.sh", &a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
