@@ -85,6 +85,13 @@ machine=$base/machine.config
 		for v in 22 21 20 19; do
 			if [ -x /usr/lib/llvm-$v/bin/clang ]; then llvm=/usr/lib/llvm-$v/bin/; break; fi
 		done
+		# cargo install puts bindgen in root's home, which the build
+		# user cannot enter (see below): a copy.
+		bindgen=$(command -v bindgen || true)
+		if [ "$(id -u)" = 0 ] && [ -n "$bindgen" ]; then
+			install -D -m 0755 "$bindgen" "$cache/bin/bindgen"
+			echo "BR2_LINUX_KERNEL_RUST_HOST_BINDGEN=\"$cache/bin/bindgen\""
+		fi
 		echo "BR2_LINUX_KERNEL_RUST_TOOLCHAIN_HOST=y"
 		echo "BR2_LINUX_KERNEL_RUST_HOST_RUSTC=\"$rustc\""
 		echo "BR2_LINUX_KERNEL_RUST_HOST_LLVM=\"$llvm\""
@@ -99,9 +106,10 @@ rustsample_x86_64_defconfig) test=TestRustSampleX86_64 ;;
 esac
 
 # run-tests' own Python modules, in a virtual environment of the cache.
+# The system's Python: the build user must be able to run it.
 venv=$cache/venv
 if [ ! -x "$venv/bin/nose2" ]; then
-	python3 -m venv "$venv"
+	"$(command -v /usr/bin/python3 || command -v python3)" -m venv "$venv"
 	"$venv/bin/pip" install -q nose2 pexpect
 fi
 export PYTHONPATH="$tree/support/testing/tests:$buildroot/support/testing"
@@ -126,14 +134,26 @@ make -s -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" olddefconfig
 	echo "Some sources are missing: Buildroot stops at the first package without one." >&2
 echo "Sources: $out/provenance.md"
 
+# Some packages' configure scripts refuse to run as root (tar, coreutils):
+# root builds as an ordinary user, who owns the output.
+as_builder=()
+if [ "$(id -u)" = 0 ]; then
+	id rustsample-build >/dev/null 2>&1 ||
+		useradd --system --no-create-home --home-dir "$cache" rustsample-build
+	chown -R rustsample-build: "$cache"
+	as_builder=(runuser -u rustsample-build -- env HOME="$cache" PATH="$PATH"
+		PYTHONPATH="$PYTHONPATH" RUSTSAMPLE_BR2_CONFIG="$RUSTSAMPLE_BR2_CONFIG")
+fi
+
 build() {
-	echo "start $(date -u +%FT%TZ) buildroot $(git -C "$buildroot" rev-parse --short HEAD 2>/dev/null)" >>"$out/times"
+	echo "start $(date -u +%FT%TZ) buildroot $(git -c safe.directory="*" -C "$buildroot" rev-parse --short HEAD 2>/dev/null)" >>"$out/times"
 	if [ -n "$test" ]; then
-		nice -n 19 "$venv/bin/python3" "$buildroot/support/testing/run-tests" \
+		nice -n 19 "${as_builder[@]}" "$venv/bin/python3" "$buildroot/support/testing/run-tests" \
 			-k -d "$work/dl" -o "$base" "test_rustsample.$test" \
 			>>"$out/run-tests.log" 2>&1
 	else
-		nice -n 19 make -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" >>"$out/build.log" 2>&1
+		nice -n 19 "${as_builder[@]}" make -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" \
+			>>"$out/build.log" 2>&1
 	fi && echo "done $(date -u +%FT%TZ)" >>"$out/times" ||
 		{ echo "failed $(date -u +%FT%TZ)" >>"$out/times"; return 1; }
 }
