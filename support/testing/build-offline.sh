@@ -50,11 +50,11 @@ done
 [ -f "$tree/configs/$defconfig" ] || { echo "no configs/$defconfig" >&2; exit 2; }
 case $toolchain in host | buildroot) ;; *) usage ;; esac
 # Buildroot's host requirements (its manual's "System requirements"),
-# cmake (recent enough, Buildroot then builds no host-cmake), and lzip,
-# git and autoreconf for offline-sources.py.
+# cmake and flex (recent enough, Buildroot then builds no host-cmake or
+# host-flex), and lzip, git and autoreconf for offline-sources.py.
 missing=
-for tool in make gcc g++ patch rsync bc cpio unzip file wget perl python3 cmake lzip git \
-	autoreconf automake libtoolize pkg-config autopoint; do
+for tool in make gcc g++ patch rsync bc cpio unzip file wget perl python3 cmake flex bison \
+	lzip git autoreconf automake libtoolize pkg-config autopoint; do
 	command -v $tool >/dev/null || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then

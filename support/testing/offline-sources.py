@@ -120,6 +120,12 @@ GETTEXT_EXTRA_FILES = [
     "COPYING",
 ]
 
+# Files that Debian's +dfsg repacks drop (GFDL manuals) but the build
+# reads: they are made empty.
+DFSG_STUBS = {
+    "bison": ["doc/bison.texi"],  # examples are extracted from it
+}
+
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # Newest first; older suites keep older releases (automake 1.16, gettext 0.2x).
 SUITES = ("sid", "trixie", "bookworm")
@@ -451,12 +457,19 @@ class Assembler:
                 break
         else:
             extract(archive, tree)
+        for stub in DFSG_STUBS.get(pkg["dl_dir"], []):
+            if not os.path.exists(os.path.join(tree, stub)):
+                open(os.path.join(tree, stub), "w").close()
+                why += f"; {stub} made empty (Debian's repack drops it)"
         # A git tree of an autotools project has no configure script,
         # which its release tarball has.
         if os.path.exists(os.path.join(tree, "configure.ac")) and \
                 not os.path.exists(os.path.join(tree, "configure")):
             run(["autoreconf", "-fi"], cwd=tree, stdout=subprocess.DEVNULL)
             why += "; configure made here (autoreconf)"
+        # A build that took an earlier tree would not take this one.
+        for name in pkg["names"]:
+            shutil.rmtree(os.path.join(self.out, "build", f"{name}-custom"), ignore_errors=True)
         self.record(pkg, origin, why, patches, tree)
 
     def debian_orig(self, src, versions):
