@@ -54,7 +54,7 @@ case $toolchain in host | buildroot) ;; *) usage ;; esac
 # host-flex), and lzip, git and autoreconf for offline-sources.py.
 missing=
 for tool in make gcc g++ patch rsync bc cpio unzip file wget perl python3 cmake flex bison \
-	lzip git autoreconf automake libtoolize pkg-config autopoint; do
+	lzip git autoreconf automake libtoolize pkg-config autopoint makeinfo; do
 	command -v $tool >/dev/null || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
@@ -62,7 +62,7 @@ if [ -n "$missing" ]; then
 		echo "missing:$missing (apt-get install$missing)" >&2
 		exit 1
 	fi
-	missing=$(echo "$missing" | sed 's/autoreconf/autoconf/; s/libtoolize/libtool/')
+	missing=$(echo "$missing" | sed 's/autoreconf/autoconf/; s/libtoolize/libtool/; s/makeinfo/texinfo/')
 	apt-get install -y -q $missing python3-venv >/dev/null
 fi
 

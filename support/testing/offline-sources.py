@@ -122,8 +122,17 @@ GETTEXT_EXTRA_FILES = [
 
 # Files that Debian's +dfsg repacks drop (GFDL manuals) but the build
 # reads: they are made empty.
+MANUAL_STUB = """\\input texinfo
+@setfilename {name}.info
+@settitle {name}
+@node Top
+@top {name}
+Debian's source package does not carry this manual.
+@bye
+"""
 DFSG_STUBS = {
-    "bison": ["doc/bison.texi"],  # examples are extracted from it
+    "bison": {"doc/figs/example.txt": "", "doc/figs/example-reduce.txt": "",
+              "doc/figs/example-shift.txt": ""},
 }
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -308,6 +317,25 @@ def git_archive(repo, ref, archive):
     return missing
 
 
+def missing_manuals(tree):
+    """The Texinfo manuals that automake builds (info_TEXINFOS) but the tree
+    lacks, each with a stub to build instead."""
+    stubs = {}
+    makefiles = glob.glob(os.path.join(tree, "**", "*.am"), recursive=True)
+    makefiles += glob.glob(os.path.join(tree, "**", "local.mk"), recursive=True)
+    for am in makefiles:
+        text = open(am, errors="replace").read()
+        for m in re.finditer(r"^info_TEXINFOS\s*=\s*(.+)$", text, re.M):
+            for texi in m.group(1).split():
+                # %D%: the directory of an included local.mk
+                texi = texi.replace("%D%", os.path.relpath(os.path.dirname(am), tree))
+                rel = texi if "%D%" in m.group(1) else os.path.relpath(
+                    os.path.join(os.path.dirname(am), texi), tree)
+                name = os.path.splitext(os.path.basename(texi))[0]
+                stubs[rel] = MANUAL_STUB.format(name=name)
+    return stubs
+
+
 def extract(archive, dest):
     """Extract ARCHIVE into DEST without its top directory."""
     shutil.rmtree(dest, ignore_errors=True)
@@ -457,10 +485,15 @@ class Assembler:
                 break
         else:
             extract(archive, tree)
-        for stub in DFSG_STUBS.get(pkg["dl_dir"], []):
-            if not os.path.exists(os.path.join(tree, stub)):
-                open(os.path.join(tree, stub), "w").close()
-                why += f"; {stub} made empty (Debian's repack drops it)"
+        stubs = {f: text for f, text in {**missing_manuals(tree),
+                                         **DFSG_STUBS.get(pkg["dl_dir"], {})}.items()
+                 if not os.path.exists(os.path.join(tree, f))}
+        for stub, text in stubs.items():
+            os.makedirs(os.path.dirname(os.path.join(tree, stub)), exist_ok=True)
+            with open(os.path.join(tree, stub), "w") as f:
+                f.write(text)
+        if stubs:
+            why += f"; a stub for {', '.join(stubs)} (Debian's repack drops the manual)"
         # A git tree of an autotools project has no configure script,
         # which its release tarball has.
         if os.path.exists(os.path.join(tree, "configure.ac")) and \
