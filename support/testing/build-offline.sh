@@ -24,6 +24,7 @@ usage: $0 --buildroot DIR [options]
   --tarball PKG=FILE    take PKG's source from a local tarball (repeatable)
   --without-host-qemu   do not build host-qemu (start-qemu.sh and run-tests
                         then boot with the system's QEMU)
+  --sources-only        assemble the sources and stop
   --foreground          wait for the build and the test
 Output, downloads and sources: \${RUSTSAMPLE_CACHE:-/var/cache/rustsample}/buildroot.
 A first build takes hours on two cores.
@@ -34,6 +35,7 @@ EOF
 here=$(cd "$(dirname "$0")" && pwd)
 tree=$(cd "$here/../.." && pwd)
 buildroot= defconfig=rustsample_defconfig toolchain=buildroot foreground= git=() host_qemu=y
+sources_only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--buildroot) buildroot=$(cd "$2" && pwd); shift 2 ;;
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--tarball) git+=(--tarball "$2"); shift 2 ;;
 	--without-host-qemu) host_qemu=; shift ;;
 	--foreground) foreground=1; shift ;;
+	--sources-only) sources_only=1; shift ;;
 	*) usage ;;
 	esac
 done
@@ -133,6 +136,7 @@ make -s -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" olddefconfig
 	--output "$out" --work "$work" "${git[@]}" >"$out/provenance.md" ||
 	echo "Some sources are missing: Buildroot stops at the first package without one." >&2
 echo "Sources: $out/provenance.md"
+[ -z "$sources_only" ] || exit 0
 
 # Some packages' configure scripts refuse to run as root (tar, coreutils):
 # root builds as an ordinary user, who owns the output.
