@@ -136,6 +136,25 @@ DFSG_STUBS = {
               "doc/figs/example-shift.txt": ""},
 }
 
+def gcc_without_tm_texi(tree):
+    """Debian's repack empties gcc's GFDL doc/tm.texi.in, from which the
+    build regenerates doc/tm.texi and fails: the stamp is made without it,
+    as Debian's own gcc-gfdl-build.diff does."""
+    makefile = os.path.join(tree, "gcc", "Makefile.in")
+    text = open(makefile).read()
+    rule = re.search(r"^s-tm-texi: build/genhooks.*\n(?:\t.*\n|.*\\\n)+", text, re.M)
+    if not rule:
+        return None
+    head = rule.group(0).splitlines()[0]
+    open(makefile, "w").write(text.replace(rule.group(0), head + "\n\t$(STAMP) $@\n"))
+    return "gcc/Makefile.in does not regenerate doc/tm.texi"
+
+
+# Changes for trees whose Debian repack drops what the build uses.
+DFSG_FIXUPS = {
+    "gcc": gcc_without_tm_texi,
+}
+
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # Newest first; older suites keep older releases (automake 1.16, gettext 0.2x).
 SUITES = ("sid", "trixie", "bookworm")
@@ -497,6 +516,10 @@ class Assembler:
             os.utime(os.path.join(tree, stub), (946684800, 946684800))
         if stubs:
             why += f"; a stub for {', '.join(stubs)} (Debian's repack drops the manual)"
+        fixup = DFSG_FIXUPS.get(pkg["dl_dir"])
+        note = fixup(tree) if fixup and "dfsg" in os.path.basename(archive) else None
+        if note:
+            why += f"; {note}"
         # A git tree of an autotools project has no configure script,
         # which its release tarball has.
         if os.path.exists(os.path.join(tree, "configure.ac")) and \
