@@ -572,8 +572,9 @@ class Assembler:
             with tarfile.open(orig) as t:
                 for m in t:
                     base = os.path.basename(m.name)
-                    if m.isfile() and base.startswith(stem) and ".tar." in base:
-                        t.extract(m, os.path.join(dest, "inner"), filter="data")
+                    if m.isfile() and base.startswith(stem) and ".tar." in base \
+                            and not os.path.isabs(m.name) and ".." not in m.name.split("/"):
+                        t.extract(m, os.path.join(dest, "inner"))
                         return os.path.join(dest, "inner", m.name)
         except tarfile.TarError:
             pass
