@@ -345,7 +345,7 @@ def missing_manuals(tree):
     makefiles += glob.glob(os.path.join(tree, "**", "local.mk"), recursive=True)
     for am in makefiles:
         text = open(am, errors="replace").read()
-        for m in re.finditer(r"^info_TEXINFOS\s*=\s*(.+)$", text, re.M):
+        for m in re.finditer(r"^info_TEXINFOS[ \t]*=[ \t]*(.+)$", text, re.M):
             for texi in m.group(1).split():
                 # %D%: the directory of an included local.mk
                 texi = texi.replace("%D%", os.path.relpath(os.path.dirname(am), tree))
