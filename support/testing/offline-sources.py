@@ -94,7 +94,14 @@ DEBIAN = {
 
 # Buildroot download directory name -> PyPI project (sdists).
 PYPI = {
+    "bmap-tools": "bmaptool",
     "meson": "meson",
+    "python-calver": "calver",
+    "python-hatchling": "hatchling",
+    "python-pathspec": "pathspec",
+    "python-pluggy": "pluggy",
+    "python-setuptools-scm": "setuptools_scm",
+    "python-trove-classifiers": "trove_classifiers",
     "python-distlib": "distlib",
     "python-flit-core": "flit_core",
     "python-installer": "installer",
