@@ -45,6 +45,7 @@ DEBIAN = {
     "autoconf-archive": "autoconf-archive",
     "automake": "automake",
     "binutils": "binutils",
+    "bmap-tools": "bmap-tools",
     "bison": "bison",
     "busybox": "busybox",
     "dosfstools": "dosfstools",
@@ -94,7 +95,6 @@ DEBIAN = {
 
 # Buildroot download directory name -> PyPI project (sdists).
 PYPI = {
-    "bmap-tools": "bmaptool",
     "meson": "meson",
     "python-calver": "calver",
     "python-hatchling": "hatchling",
