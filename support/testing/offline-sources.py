@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.parse
 import urllib.request
 
 # Buildroot download directory name -> Debian source package(s), in the
@@ -165,6 +166,7 @@ DFSG_FIXUPS = {
 }
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
+PYPI_SIMPLE = "https://pypi.org/simple"
 # Newest first; older suites keep older releases (automake 1.16, gettext 0.2x).
 SUITES = ("sid", "trixie", "bookworm")
 
@@ -594,9 +596,20 @@ class Assembler:
         project = PYPI[pkg["dl_dir"]]
         dest = os.path.join(self.work, "pypi", pkg["dl_dir"])
         os.makedirs(dest, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                        "--no-binary", ":all:", "-d", dest,
-                        f"{project}=={pkg['version']}"], capture_output=True)
+        # The file of that name from the index (pip would build the sdist's
+        # metadata first, which pylibfdt cannot without swig), else pip's pick.
+        try:
+            index = urllib.request.urlopen(f"{PYPI_SIMPLE}/{project}/").read().decode()
+            url = re.search(r'href="([^"#]*/' + re.escape(pkg["source"]) + r')[#"]', index)
+            if url:
+                urllib.request.urlretrieve(urllib.parse.urljoin(f"{PYPI_SIMPLE}/{project}/", url.group(1)),
+                                           os.path.join(dest, pkg["source"]))
+        except OSError:
+            pass
+        if not os.path.exists(os.path.join(dest, pkg["source"])):
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                            "--no-binary", ":all:", "-d", dest,
+                            f"{project}=={pkg['version']}"], capture_output=True)
         got = [f for f in glob.glob(os.path.join(dest, "*")) if os.path.isfile(f)]
         for f in got:
             if self.place(pkg, f, hashes):
