@@ -504,7 +504,10 @@ class Assembler:
         return False
 
     def override(self, pkg, archive, version, origin, why):
-        tree = os.path.join(self.work, "src", f"{pkg['dl_dir']}-{version}")
+        final = os.path.join(self.work, "src", f"{pkg['dl_dir']}-{version}")
+        # Made aside and moved into place: a run stopped halfway leaves no
+        # partial tree behind.
+        tree = final + ".new"
         patches = "none"
         # Buildroot's patches for its version, else for the one taken.
         for v in dict.fromkeys((pkg["version"], version)):
@@ -537,10 +540,12 @@ class Assembler:
                 not os.path.exists(os.path.join(tree, "configure")):
             run(["autoreconf", "-fi"], cwd=tree, stdout=subprocess.DEVNULL)
             why += "; configure made here (autoreconf)"
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(tree, final)
         # A build that took an earlier tree would not take this one.
         for name in pkg["names"]:
             shutil.rmtree(os.path.join(self.out, "build", f"{name}-custom"), ignore_errors=True)
-        self.record(pkg, origin, why, patches, tree)
+        self.record(pkg, origin, why, patches, final)
 
     def debian_orig(self, src, versions):
         """The first of VERSIONS whose orig tarball the archive still has."""
@@ -628,7 +633,7 @@ class Assembler:
         why = "overridden: tree from git"
         if missing:
             why += f" ({len(missing)} blobs absent from the repository: {', '.join(missing[:3])})"
-        self.override(pkg, archive, pkg["version"], f"git {repo} {ref}",
+        self.override(pkg, archive, ref.lstrip("v"), f"git {repo} {ref}",
                       why)
 
     def gettext_tiny(self, pkg):
