@@ -8,21 +8,25 @@
 //! long read with a short count, buffers are wiped, and a failed allocation only makes a long
 //! read slower, never an error. Writes are mixed into the pool without crediting entropy.
 //!
-//! What `/dev/random` has and the misc-device abstraction (Linux 6.18 to 7.3) gives a driver no
-//! way to offer, each with the kernel change that would:
+//! What `/dev/random` offers and this device does not, for want of it in the misc-device
+//! abstraction (Linux 6.18 to 7.3), each with the kernel change that would let it:
 //!
-//! - `llseek`: `lseek(2)` fails with `ESPIPE` where urandom returns 0 (`noop_llseek`).
-//! - `splice_read`, `splice_write`: `splice(2)` and `sendfile(2)` fail with `EINVAL`
-//!   (`copy_splice_read`, `iter_file_splice_write` in urandom's file operations).
+//! - `llseek`: `lseek(2)` fails with `ESPIPE` where urandom returns 0. An `llseek` entry in
+//!   `MiscDevice`, or `noop_llseek` by default.
+//! - `splice_read`, `splice_write`: `splice(2)` and `sendfile(2)` to or from the device fail
+//!   with `EINVAL`, where urandom has `copy_splice_read` and `iter_file_splice_write`. Those two
+//!   in the vtable whenever `read_iter` or `write_iter` is given.
 //! - `poll`: without it `poll(2)` reports the device readable and writable at once. Before the
 //!   CRNG is ready that is wrong: a non-blocking reader that polls gets `EAGAIN` and polls again,
 //!   spinning, where urandom's `random_poll()` waits on `crng_init_wait`. It needs a `poll`
 //!   method in `MiscDevice` (`kernel::sync::poll::PollTable` exists) and a way for a module to
 //!   wait for the CRNG with a poll table: `crng_init_wait` and `execute_with_initialized_rng()`
 //!   are not exported.
-//! - `fasync`: no `SIGIO` when the CRNG becomes ready.
-//! - The `RND*` ioctls (`RNDGETENTCNT`, `RNDADDENTROPY`, ...): `ENOTTY`. They change the
-//!   entropy accounting, which random.c does not export.
+//! - `fasync`: `O_ASYNC` brings no `SIGIO` when the CRNG becomes ready. A `fasync` entry, and
+//!   the same export as for `poll`.
+//! - The `RND*` ioctls (`RNDGETENTCNT`, `RNDADDENTROPY`, ...): `ENOTTY`. The abstraction has
+//!   `ioctl`, but the ioctls read and credit random.c's entropy count (`input_pool`,
+//!   `credit_init_bits()`), which random.c does not export.
 //! - `FMODE_NOWAIT`, which `drivers/char/mem.c` sets on urandom's files at open: `preadv2(2)`
 //!   with `RWF_NOWAIT` fails with `EOPNOTSUPP` (on urandom it returns the bytes), and io_uring
 //!   hands every read to its worker threads instead of completing it inline. `open()` could set
