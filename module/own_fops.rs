@@ -7,7 +7,10 @@
 //! delete it once the oldest supported kernel is 7.3.
 
 use super::RustSample;
-use core::mem::{align_of, size_of};
+use core::{
+    mem::{align_of, size_of},
+    sync::atomic::{AtomicBool, Ordering},
+};
 use kernel::{
     bindings,
     error::to_result,
@@ -24,10 +27,22 @@ const _: () = assert!(
         && align_of::<MiscDeviceRegistration<RustSample>>() == align_of::<bindings::miscdevice>()
 );
 
+/// The file operations with `owner` set. Open files point at them (`f_op`) until they close,
+/// and `misc_deregister()` does not wait for that, so they cannot live in the `Registration`:
+/// they are a static of the module, which `owner` keeps loaded while any file is open.
+static FOPS: Fops = Fops(Opaque::uninit());
+/// Set by the one `register()` that writes `FOPS`.
+static FOPS_WRITTEN: AtomicBool = AtomicBool::new(false);
+
+struct Fops(Opaque<bindings::file_operations>);
+
+// SAFETY: Only the `register()` that sets `FOPS_WRITTEN` writes the fields, once, before
+// `misc_register()` publishes them; from then on they are immutable, and the VFS reads them
+// through `f_op` from any thread without a lock.
+unsafe impl Sync for Fops {}
+
 #[pin_data(PinnedDrop)]
 pub(crate) struct Registration {
-    #[pin]
-    fops: Opaque<bindings::file_operations>,
     #[pin]
     misc: Opaque<bindings::miscdevice>,
 }
@@ -35,36 +50,42 @@ pub(crate) struct Registration {
 // SAFETY: `misc_deregister()` may be called from any thread.
 unsafe impl Send for Registration {}
 
-// SAFETY: Rust code never touches the fields after `register()`; the kernel reads them under
-// its own locking.
+// SAFETY: `Registration` has no methods: Rust code never touches `misc` after `register()`,
+// and the kernel reads it under its `misc_mtx`.
 unsafe impl Sync for Registration {}
 
-impl Registration {
-    /// Registers the device with the file operations' `owner` set to this module.
-    pub(crate) fn register(opts: MiscDeviceOptions) -> impl PinInit<Self, Error> {
-        // The `module!` macro of these kernels defines `THIS_MODULE` at the crate root.
-        let module = &super::THIS_MODULE;
-        try_pin_init!(&this in Self {
-            fops <- Opaque::ffi_init(move |slot: *mut bindings::file_operations| {
-                let (fops, owner) = (opts.into_raw::<RustSample>().fops, module.as_ptr());
-                // SAFETY: `fops` points to the abstraction's `'static` file operations; `slot` is
-                // valid for writes.
-                unsafe { slot.write(bindings::file_operations { owner, ..*fops }) };
-            }),
-            misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
-                let mut raw = opts.into_raw::<RustSample>();
-                // SAFETY: `this` is the `Registration` being initialised; `fops` was initialised
-                // above and is pinned with it, so it outlives the registration.
-                raw.fops = unsafe { (*this.as_ptr()).fops.get() };
-                // SAFETY: `slot` is valid for writes, and the `miscdevice` stays pinned until
-                // `drop()` deregisters it.
-                unsafe { slot.write(raw) };
-                // SAFETY: `slot` holds a valid, pinned `miscdevice`, the file operations of the
-                // abstraction for `RustSample`, as its `open()` requires (see the assert above).
-                to_result(unsafe { bindings::misc_register(slot) })
-            }),
-        })
-    }
+/// Registers the device with file operations whose `owner` is `module`, this module. Fails with
+/// `EBUSY` if called a second time: there is one `FOPS`, and open files may be using it.
+pub(crate) fn register(
+    options: MiscDeviceOptions,
+    module: &'static ThisModule,
+) -> impl PinInit<Registration, Error> {
+    try_pin_init!(Registration {
+        misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+            if FOPS_WRITTEN.swap(true, Ordering::Relaxed) {
+                return Err(EBUSY);
+            }
+            let mut raw = options.into_raw::<RustSample>();
+            let fops = FOPS.0.get();
+            // SAFETY: `raw.fops` points to the abstraction's `'static` file operations. `fops`
+            // is valid for writes, and nothing reads it before `misc_register()` below: the
+            // flag above lets only this call write it.
+            unsafe {
+                fops.write(bindings::file_operations {
+                    owner: module.as_ptr(),
+                    ..*raw.fops
+                })
+            };
+            raw.fops = fops;
+            // SAFETY: `slot` is valid for writes, and the `miscdevice` stays pinned until
+            // `drop()` deregisters it.
+            unsafe { slot.write(raw) };
+            // SAFETY: `slot` holds a valid, pinned `miscdevice` whose file operations are the
+            // abstraction's for `RustSample`, as its `open()` requires (see the assert above),
+            // with `owner` set.
+            to_result(unsafe { bindings::misc_register(slot) })
+        }),
+    })
 }
 
 #[pinned_drop]

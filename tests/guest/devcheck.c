@@ -8,6 +8,8 @@
  *   devcheck threads DEV     concurrent readers all get full, distinct reads
  *   devcheck write DEV       writes are accepted like urandom's
  *   devcheck stats DEV       FIPS 140-2 and NIST SP 800-22 checks on >= 1 MiB
+ *   devcheck nowait DEV [W]  preadv2/pwritev2 with RWF_NOWAIT, on DEV and on urandom; W is
+ *                            "bytes" (served, as urandom, the default) or "EOPNOTSUPP"
  *   devcheck bench DEV REF   throughput of DEV against REF, side by side, as ratios, and
  *                            of ChaCha20 in this program: the CRNG's own limit
  *
@@ -15,8 +17,9 @@
  *   devcheck race DEV N      N unload/load cycles of rust_sample while readers open,
  *                            read and close in a loop on every CPU
  *   devcheck mixed DEV       readers and writers at once on every CPU
- *   devcheck failslab DEV    with failslab armed for this task, reads that need an
- *                            allocation fail with ENOMEM; reads work again afterwards
+ *   devcheck failslab DEV    with failslab armed for this task, reads that would
+ *                            allocate a buffer still return every byte, and all sizes
+ *                            read in full afterwards
  *   devcheck stress DEV N    N random operations on the device in each of four threads
  *                            (read, readv, preadv2, write, splice, sendfile, poll, mmap,
  *                            ioctl, fcntl, lseek, dup, close) on random sizes and
@@ -675,44 +678,95 @@ static int check_mixed(const char *dev)
 /*
  * Expects /sys/kernel/debug/failslab set up to fail every slab allocation of
  * tasks that ask for it (task-filter, probability 100, ignore-gfp-wait N).
+ * Reads over 256 bytes allocate their buffer; when that fails they go on
+ * with the 256-byte stack buffer, as urandom never fails for want of memory.
  */
 static int check_failslab(const char *dev)
 {
 	static unsigned char buf[1 << 20];
 	int fd = open_dev(dev, O_RDONLY);
 	int ctl = open_dev("/proc/thread-self/make-it-fail", O_WRONLY);
-	/* Reads over 256 bytes allocate their buffer; shorter ones use the stack. */
-	const size_t sizes[] = { 4096, 257, 1 << 20 };
-	ssize_t got, small;
-	int err;
+	const size_t sizes[] = { 4096, 257, 256, 1 << 20 };
+	ssize_t got[4];
+	int err[4];
 
+	/* Fault the buffer in first: only the device's allocations may fail. */
+	memset(buf, 0, sizeof(buf));
 	/* From here on, every slab allocation of this task fails. */
 	if (write(ctl, "1", 1) != 1) {
 		CHECK(0, "make-it-fail: %s", strerror(errno));
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		got = read(fd, buf, sizes[i]);
-		err = errno;
-		CHECK((got < 0 && err == ENOMEM) || (got > 0 && (size_t)got < sizes[i]),
-		      "read(%zu) under failslab returned %zd (%s), want ENOMEM or a short count",
-		      sizes[i], got, got < 0 ? strerror(err) : "count");
+		got[i] = read(fd, buf, sizes[i]);
+		err[i] = errno;
+		/* Eight zero bytes at the end: the tail was not filled (chance 2^-64). */
+		if (got[i] == (ssize_t)sizes[i])
+			CHECK(!zero(buf + sizes[i] - 8, 8) && !constant(buf, sizes[i]),
+			      "read(%zu) under failslab returned zero or constant bytes", sizes[i]);
 	}
-	small = read(fd, buf, 256);
-	err = errno;
 	if (write(ctl, "0", 1) != 1)
 		CHECK(0, "make-it-fail: %s", strerror(errno));
-	CHECK(small == 256, "read(256) under failslab returned %zd (%s)", small,
-	      small < 0 ? strerror(err) : "count");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		CHECK(got[i] == (ssize_t)sizes[i], "read(%zu) under failslab returned %zd (%s)",
+		      sizes[i], got[i], got[i] < 0 ? strerror(err[i]) : "short");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		got = read(fd, buf, sizes[i]);
-		CHECK(got == (ssize_t)sizes[i], "read(%zu) after failslab returned %zd (%s)",
-		      sizes[i], got, got < 0 ? strerror(errno) : "short");
+		ssize_t n = read(fd, buf, sizes[i]);
+
+		CHECK(n == (ssize_t)sizes[i], "read(%zu) after failslab returned %zd (%s)",
+		      sizes[i], n, n < 0 ? strerror(errno) : "short");
 	}
-	printf("under failslab: ENOMEM for reads of 257 B to 1 MiB, 256 B read fine; all sizes "
-	       "work afterwards\n");
+	printf("under failslab: reads of 256 B to 1 MiB return every byte; all sizes work "
+	       "afterwards\n");
 	close(ctl);
 	close(fd);
+	return 0;
+}
+
+/*
+ * preadv2(RWF_NOWAIT) and pwritev2(RWF_NOWAIT), as io_uring tries a read
+ * inline: urandom serves them (its files carry FMODE_NOWAIT). "bytes" wants
+ * the same from DEV; "EOPNOTSUPP" wants the refusal of a file without
+ * FMODE_NOWAIT, which the module documents (its open() cannot set it).
+ */
+static int check_nowait(const char *dev, const char *want)
+{
+	int bytes = !strcmp(want, "bytes");
+	const char *paths[] = { "/dev/urandom", dev };
+	unsigned char buf[2][64];
+
+	CHECK(bytes || !strcmp(want, "EOPNOTSUPP"), "unknown expectation %s", want);
+	for (int i = 0; i < 2; i++) {
+		int fd = open_dev(paths[i], O_RDWR), expect_bytes = i == 0 || bytes;
+		struct iovec iov = { .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+		ssize_t got, put;
+		int rerr, werr;
+
+		memset(buf[i], 0, sizeof(buf[i]));
+		errno = 0;
+		got = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+		rerr = errno;
+		errno = 0;
+		put = pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+		werr = errno;
+		if (expect_bytes) {
+			CHECK(got == (ssize_t)sizeof(buf[i]) && !zero(buf[i] + 56, 8),
+			      "preadv2(%s, RWF_NOWAIT) returned %zd (%s)", paths[i], got,
+			      got < 0 ? strerror(rerr) : "count");
+			CHECK(put == (ssize_t)sizeof(buf[i]), "pwritev2(%s, RWF_NOWAIT) returned %zd (%s)",
+			      paths[i], put, put < 0 ? strerror(werr) : "count");
+		} else {
+			CHECK(got == -1 && rerr == EOPNOTSUPP,
+			      "preadv2(%s, RWF_NOWAIT) returned %zd (%s), want EOPNOTSUPP", paths[i],
+			      got, got < 0 ? strerror(rerr) : "count");
+			CHECK(put == -1 && werr == EOPNOTSUPP,
+			      "pwritev2(%s, RWF_NOWAIT) returned %zd (%s), want EOPNOTSUPP", paths[i],
+			      put, put < 0 ? strerror(werr) : "count");
+		}
+		printf("%s: preadv2 RWF_NOWAIT %zd (%s), pwritev2 RWF_NOWAIT %zd (%s)\n", paths[i], got,
+		       got < 0 ? strerror(rerr) : "bytes", put, put < 0 ? strerror(werr) : "bytes");
+		close(fd);
+	}
 	return 0;
 }
 
@@ -925,13 +979,15 @@ int main(int argc, char **argv)
 		check_mixed(dev);
 	else if (!strcmp(cmd, "failslab"))
 		check_failslab(dev);
+	else if (!strcmp(cmd, "nowait"))
+		check_nowait(dev, argc > 3 ? argv[3] : "bytes");
 	else if (!strcmp(cmd, "stress") && argc > 3)
 		check_stress(dev, atol(argv[3]));
 	else {
 		fprintf(stderr, "usage: devcheck sizes|fault|signal|threads|write|stats DEV\n"
 				"       devcheck bench DEV REF\n"
 				"       devcheck race DEV CYCLES | mixed DEV | failslab DEV\n"
-				"       devcheck stress DEV OPS\n");
+				"       devcheck stress DEV OPS | nowait DEV [bytes|EOPNOTSUPP]\n");
 		return 2;
 	}
 	return failures ? 1 : 0;
