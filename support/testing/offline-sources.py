@@ -150,6 +150,9 @@ def gcc_without_tm_texi(tree):
     """Debian's repack empties gcc's GFDL doc/tm.texi.in, from which the
     build regenerates doc/tm.texi and fails: the stamp is made without it,
     as Debian's own gcc-gfdl-build.diff does."""
+    texi = os.path.join(tree, "gcc", "doc", "tm.texi.in")
+    if not os.path.exists(texi) or "non DFSG" not in open(texi).read():
+        return None
     makefile = os.path.join(tree, "gcc", "Makefile.in")
     text = open(makefile).read()
     rule = re.search(r"^s-tm-texi: build/genhooks.*\n(?:\t.*\n|.*\\\n)+", text, re.M)
@@ -160,9 +163,24 @@ def gcc_without_tm_texi(tree):
     return "gcc/Makefile.in does not regenerate doc/tm.texi"
 
 
+def glibc_without_manual(tree):
+    """Debian's repack drops glibc's manual/ (GFDL), which the build still
+    lists among its subdirectories."""
+    makeconfig = os.path.join(tree, "Makeconfig")
+    if os.path.isdir(os.path.join(tree, "manual")) or not os.path.exists(makeconfig):
+        return None
+    text = open(makeconfig).read()
+    fixed = re.sub(r"(\bwctype) manual( po\b)", r"\1\2", text)
+    if fixed == text:
+        return None
+    open(makeconfig, "w").write(fixed)
+    return "manual/ left out of the subdirectories (Makeconfig)"
+
+
 # Changes for trees whose Debian repack drops what the build uses.
 DFSG_FIXUPS = {
     "gcc": gcc_without_tm_texi,
+    "glibc": glibc_without_manual,
 }
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -531,7 +549,7 @@ class Assembler:
         if stubs:
             why += f"; a stub for {', '.join(stubs)} (Debian's repack drops the manual)"
         fixup = DFSG_FIXUPS.get(pkg["dl_dir"])
-        note = fixup(tree) if fixup and "dfsg" in os.path.basename(archive) else None
+        note = fixup(tree) if fixup else None
         if note:
             why += f"; {note}"
         # A git tree of an autotools project has no configure script,
