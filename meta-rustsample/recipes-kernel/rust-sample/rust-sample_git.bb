@@ -41,7 +41,7 @@ python __anonymous() {
 PV = "0.1+git"
 SRC_URI = "${RUSTSAMPLE_GIT_URL}"
 # Bump together with module/ or package/rustsample/50-rust-sample.rules.
-SRCREV = "3815b79b7c0ff18b7929b24116b7e612827f7260"
+SRCREV = "780234188585fbe6a12789dc583d73208051bd75"
 
 S = "${UNPACKDIR}/${BB_GIT_DEFAULT_DESTSUFFIX}/module"
 
