@@ -34,7 +34,7 @@ EOF
 
 here=$(cd "$(dirname "$0")" && pwd)
 tree=$(cd "$here/../.." && pwd)
-buildroot= defconfig=rustsample_defconfig toolchain=buildroot foreground= git=() host_qemu=y
+buildroot='' defconfig=rustsample_defconfig toolchain=buildroot foreground='' git=() host_qemu=y
 sources_only=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -66,6 +66,7 @@ if [ -n "$missing" ]; then
 		exit 1
 	fi
 	missing=$(echo "$missing" | sed 's/autoreconf/autoconf/; s/libtoolize/libtool/; s/makeinfo/texinfo/')
+	# shellcheck disable=SC2086 # one word per package
 	apt-get install -y -q $missing python3-venv >/dev/null
 fi
 
@@ -152,14 +153,20 @@ fi
 build() {
 	echo "start $(date -u +%FT%TZ) buildroot $(git -c safe.directory="*" -C "$buildroot" rev-parse --short HEAD 2>/dev/null)" >>"$out/times"
 	if [ -n "$test" ]; then
-		nice -n 19 "${as_builder[@]}" "$venv/bin/python3" "$buildroot/support/testing/run-tests" \
-			-k -d "$work/dl" -o "$base" "test_rustsample.$test" \
-			>>"$out/run-tests.log" 2>&1
+		set -- nice -n 19 "${as_builder[@]}" "$venv/bin/python3" \
+			"$buildroot/support/testing/run-tests" -k -d "$work/dl" -o "$base" \
+			"test_rustsample.$test"
+		log=$out/run-tests.log
 	else
-		nice -n 19 "${as_builder[@]}" make -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" \
-			>>"$out/build.log" 2>&1
-	fi && echo "done $(date -u +%FT%TZ)" >>"$out/times" ||
-		{ echo "failed $(date -u +%FT%TZ)" >>"$out/times"; return 1; }
+		set -- nice -n 19 "${as_builder[@]}" make -C "$buildroot" BR2_EXTERNAL="$tree" O="$out"
+		log=$out/build.log
+	fi
+	if "$@" >>"$log" 2>&1; then
+		echo "done $(date -u +%FT%TZ)" >>"$out/times"
+	else
+		echo "failed $(date -u +%FT%TZ)" >>"$out/times"
+		return 1
+	fi
 }
 
 if [ -n "$foreground" ]; then

@@ -146,6 +146,7 @@ DFSG_STUBS = {
               "doc/figs/example-shift.txt": ""},
 }
 
+
 def gcc_without_tm_texi(tree):
     """Debian's repack empties gcc's GFDL doc/tm.texi.in, from which the
     build regenerates doc/tm.texi and fails: the stamp is made without it,
@@ -662,8 +663,8 @@ class Assembler:
                      if k.startswith("gettext-tiny/gettext-tiny-") and s.get("override")), None)
         if not tree:
             return self.record(pkg, "needs gettext-tiny from git (--git gettext-tiny=...)", "-", "-")
-        version, orig = self.debian_orig("gettext", debian_candidates(self.apt.versions("gettext"),
-                                                                     pkg["version"])[:6])
+        candidates = debian_candidates(self.apt.versions("gettext"), pkg["version"])
+        version, orig = self.debian_orig("gettext", candidates[:6])
         if not orig:
             return self.record(pkg, "Debian gettext: no orig tarball", "-", "-")
         gnu = os.path.join(tree, "gettext-gnu")
