@@ -92,4 +92,4 @@ def test_bench(shell, suite_run, bench_table, record_property):
             record_property("bench_chacha20_MBps", r["mbs"])
             record_property("bench_chacha20_ns_per_byte", r["ns"])
     bench_table.extend(rows)
-    assert not any(re.match(r"FAIL", l) for l in lines)
+    assert not any(re.match(r"FAIL", line) for line in lines)
