@@ -49,9 +49,11 @@ DEBIAN = {
     "bmap-tools": "bmap-tools",
     "bison": "bison",
     "busybox": "busybox",
+    "bzip2": "bzip2",
     "dosfstools": "dosfstools",
     "dtc": "device-tree-compiler",
     "e2fsprogs": "e2fsprogs",
+    "elfutils": "elfutils",
     "expat": "expat",
     "fakeroot": "fakeroot",
     "flex": "flex",
@@ -93,6 +95,8 @@ DEBIAN = {
     "tar": "tar",
     "uboot": "u-boot",
     "util-linux": "util-linux",
+    "xz": "xz-utils",
+    "zstd": "libzstd",
 }
 
 # Buildroot download directory name -> PyPI project (sdists).
