@@ -561,8 +561,9 @@ class Assembler:
         # which its release tarball has.
         if os.path.exists(os.path.join(tree, "configure.ac")) and \
                 not os.path.exists(os.path.join(tree, "configure")):
-            run(["autoreconf", "-fi"], cwd=tree, stdout=subprocess.DEVNULL)
-            why += "; configure made here (autoreconf)"
+            r = subprocess.run(["autoreconf", "-fi"], cwd=tree,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            why += "; configure made here (autoreconf)" if r.returncode == 0 else "; autoreconf failed"
         shutil.rmtree(final, ignore_errors=True)
         os.rename(tree, final)
         # A build that took an earlier tree would not take this one.
