@@ -542,6 +542,14 @@ class Assembler:
                 break
         else:
             extract(archive, tree)
+        # Debian's expat is its git repository, the project in expat/.
+        inner = os.path.join(tree, pkg["dl_dir"])
+        if not os.path.exists(os.path.join(tree, "configure.ac")) and \
+                os.path.exists(os.path.join(inner, "configure.ac")):
+            os.rename(inner, tree + ".inner")
+            shutil.rmtree(tree)
+            os.rename(tree + ".inner", tree)
+            why += f"; the tree of its {pkg['dl_dir']}/"
         stubs = {f: text for f, text in {**missing_manuals(tree),
                                          **DFSG_STUBS.get(pkg["dl_dir"], {})}.items()
                  if not os.path.exists(os.path.join(tree, f))}
