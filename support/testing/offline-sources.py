@@ -707,6 +707,13 @@ class Assembler:
                     var = name.upper().replace("-", "_") + "_OVERRIDE_SRCDIR"
                     lines.append(f"{var} = {s['override']}")
         lines = list(dict.fromkeys(lines))
+        # Another Python series stands in for Buildroot's: host packages
+        # must go where that python looks (lib/python<major>/site-packages).
+        python = next((s["override"] for k, s in self.state.items()
+                       if k.startswith("python3/") and s.get("override")), None)
+        if python:
+            series = ".".join(os.path.basename(python).split("-")[-1].split(".")[:2])
+            lines.append(f"override PYTHON3_VERSION_MAJOR = {series}")
         path = os.path.join(self.work, "override.mk")
         with open(path, "w") as f:
             f.write("# Written by offline-sources.py\n" + "\n".join(lines) + "\n")
