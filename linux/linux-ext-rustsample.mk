@@ -46,6 +46,12 @@ define RUSTSAMPLE_PREPARE_KERNEL
 			>> $(LINUX_DIR)/drivers/Makefile
 endef
 
+# A kernel taken from a local tree (LINUX_OVERRIDE_SRCDIR) is rsynced
+# instead of extracted and patched, and linux.mk prepares extensions
+# only before patching: hook the module in after the rsync too.
+# check-package TypoInPackageVariable
+LINUX_POST_RSYNC_HOOKS += RUSTSAMPLE_PREPARE_KERNEL
+
 # Take the module sources again on each kernel build, so that
 # 'make linux-rebuild' builds the edited module.
 # check-package TypoInPackageVariable
