@@ -656,7 +656,10 @@ class Assembler:
             self.override(pkg, got[0], pkg["version"], f"PyPI {project}",
                           "overridden: other bytes")
             return True
-        return pkg["dl_dir"] not in DEBIAN and self.record(pkg, f"PyPI {project}: not found", "-", "-")
+        if pkg["dl_dir"] in DEBIAN:
+            return False  # Debian may have it
+        self.record(pkg, f"PyPI {project}: not found", "-", "-")
+        return True
 
     def from_git(self, pkg, hashes):
         repo, ref = self.git[pkg["dl_dir"]].rsplit("@", 1)
