@@ -75,11 +75,11 @@ work=$cache/work
 base=$cache/$toolchain
 mkdir -p "$work" "$base"
 
-# What this machine adds to every configuration: where the sources are,
-# and the kernel's Rust toolchain.
+# What this machine adds to every configuration: the kernel's Rust
+# toolchain. The sources are in BR2_DL_DIR and in the output directory's
+# local.mk (offline-sources.py).
 machine=$base/machine.config
 {
-	echo "BR2_PACKAGE_OVERRIDE_FILE=\"$work/override.mk\""
 	[ -n "$host_qemu" ] || echo "# BR2_PACKAGE_HOST_QEMU is not set"
 	if [ "$toolchain" = host ]; then
 		# Debian's rustc-web has the library sources; rustup's rustc may not.

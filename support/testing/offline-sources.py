@@ -10,8 +10,9 @@ looks for it, or tells Buildroot to take it from a local tree:
   download directory (BR2_DL_DIR), and Buildroot checks, extracts and
   patches it as usual;
 - otherwise (same version other bytes, or the nearest version), an
-  extracted tree with Buildroot's patches applied here, named in the file
-  of BR2_PACKAGE_OVERRIDE_FILE (<PKG>_OVERRIDE_SRCDIR).
+  extracted tree with Buildroot's patches applied here, named as
+  <PKG>_OVERRIDE_SRCDIR in the output directory's local.mk (Buildroot's
+  default BR2_PACKAGE_OVERRIDE_FILE; the script rewrites it).
 
 It prints a table of where every package's source came from, and never
 writes into the Buildroot checkout: only into the output directory and
@@ -698,12 +699,16 @@ class Assembler:
                     f"overridden: version {upstream_version(version)}, not {pkg['version']}",
                     "none", tree)
 
-    def write_override_file(self):
+    def write_override_file(self, pkgs):
+        # One file per output directory, where Buildroot looks by default
+        # ($(CONFIG_DIR)/local.mk): two configurations may take two
+        # versions of one package (linux, uboot).
+        current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
         lines = []
         # linux-headers then takes linux's source, and must not be named.
         as_kernel = "BR2_KERNEL_HEADERS_AS_KERNEL=y" in open(os.path.join(self.out, ".config")).read()
         for key, s in sorted(self.state.items()):
-            if s.get("override"):
+            if key in current and s.get("override"):
                 for name in s["packages"]:
                     if name == "linux-headers" and as_kernel:
                         continue
@@ -713,11 +718,11 @@ class Assembler:
         # Another Python series stands in for Buildroot's: host packages
         # must go where that python looks (lib/python<major>/site-packages).
         python = next((s["override"] for k, s in self.state.items()
-                       if k.startswith("python3/") and s.get("override")), None)
+                       if k in current and k.startswith("python3/") and s.get("override")), None)
         if python:
             series = ".".join(os.path.basename(python).split("-")[-1].split(".")[:2])
             lines.append(f"override PYTHON3_VERSION_MAJOR = {series}")
-        path = os.path.join(self.work, "override.mk")
+        path = os.path.join(self.out, "local.mk")
         with open(path, "w") as f:
             f.write("# Written by offline-sources.py\n" + "\n".join(lines) + "\n")
         return path
@@ -754,9 +759,9 @@ def main():
     for pkg in pkgs:
         log(f"{pkg['source']} ({', '.join(pkg['names'])})")
         a.assemble(pkg)
-    override_file = a.write_override_file()
+    override_file = a.write_override_file(pkgs)
     print(a.table(pkgs))
-    print(f"\nBR2_DL_DIR=\"{a.dl}\"\nBR2_PACKAGE_OVERRIDE_FILE=\"{override_file}\"")
+    print(f"\nBR2_DL_DIR=\"{a.dl}\"\nOverrides: {override_file}")
     current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
     missing = [k for k, s in a.state.items()
                if k in current and not s.get("override") and s["hash"] != "matches"]

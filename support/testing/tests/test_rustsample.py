@@ -16,9 +16,8 @@ with this directory in PYTHONPATH:
       test_rustsample.TestRustSampleAarch64
 
 RUSTSAMPLE_BR2_CONFIG may name a file of configuration lines that this
-machine needs on top of each test's (for example
-BR2_PACKAGE_OVERRIDE_FILE, or the kernel's Rust toolchain from the build
-machine): support/testing/build-offline.sh writes one.
+machine needs on top of each test's (for example the kernel's Rust
+toolchain from the build machine): support/testing/build-offline.sh writes one.
 """
 
 import glob
