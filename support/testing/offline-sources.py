@@ -100,6 +100,16 @@ DEBIAN = {
     "zstd": "libzstd",
 }
 
+# Buildroot download directory name -> Debian binary package whose files
+# stand in for a source Debian does not carry: (package, its directory,
+# the directory of Buildroot's tree, the license file Buildroot names).
+# Debian ships the Raspberry Pi boot firmware (raspberrypi/firmware's
+# boot/) as the binary package raspi-firmware, not as a source.
+DEBIAN_BINARY = {
+    "rpi-firmware": ("raspi-firmware", "usr/lib/raspi-firmware", "boot",
+                     "boot/LICENCE.broadcom"),
+}
+
 # Buildroot download directory name -> PyPI project (sdists).
 PYPI = {
     "meson": "meson",
@@ -248,6 +258,9 @@ class Apt:
             for suite in SUITES:
                 f.write(f"deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
                         f"{DEBIAN_MIRROR} {suite} main\n")
+                # firmware, as binary packages only (DEBIAN_BINARY)
+                f.write(f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+                        f"{DEBIAN_MIRROR} {suite} non-free-firmware\n")
         self.opts = [
             "-o", f"Dir::Etc::SourceList={self.sources}",
             "-o", f"Dir::Etc::SourceParts={self.dir}/parts",
@@ -285,6 +298,21 @@ class Apt:
 
     def versions(self, srcpkg):
         return [v for v, _, _ in self.records(srcpkg)]
+
+    def download_binary(self, binpkg, dest):
+        """The newest BINPKG .deb into DEST (apt checks it against the
+        signed index): its version and path, or None."""
+        self.update()
+        os.makedirs(dest, exist_ok=True)
+        r = subprocess.run(["apt-get", *self.opts, "-q", "download", binpkg], cwd=dest,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        debs = glob.glob(os.path.join(dest, f"{binpkg}_*.deb"))
+        if r.returncode != 0 or not debs:
+            return None
+        deb = max(debs, key=os.path.getmtime)
+        version = subprocess.run(["dpkg-deb", "-f", deb, "Version"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        return version, deb
 
     def download_orig(self, srcpkg, version, dest):
         """VERSION's orig tarball into DEST, checked against the index, which
@@ -517,6 +545,8 @@ class Assembler:
             return
         if dl_dir in DEBIAN:
             return self.from_debian(pkg, hashes)
+        if dl_dir in DEBIAN_BINARY:
+            return self.from_debian_binary(pkg)
         self.record(pkg, "nowhere", "-", "-")
 
     def place(self, pkg, candidate, hashes):
@@ -613,6 +643,30 @@ class Assembler:
         else:
             why = f"overridden: version {upstream_version(version)}, not {wanted}"
         self.override(pkg, inner or orig, upstream_version(version), origin, why)
+
+    def from_debian_binary(self, pkg):
+        binpkg, files, into, license_file = DEBIAN_BINARY[pkg["dl_dir"]]
+        got = self.apt.download_binary(binpkg, os.path.join(self.work, "debian", binpkg))
+        if not got:
+            return self.record(pkg, f"Debian {binpkg}: no package", "-", "-")
+        version, deb = got
+        unpacked = os.path.join(self.work, "debian", binpkg, "root")
+        shutil.rmtree(unpacked, ignore_errors=True)
+        run(["dpkg-deb", "-x", deb, unpacked])
+        final = os.path.join(self.work, "src", f"{pkg['dl_dir']}-{upstream_version(version)}")
+        tree = final + ".new"
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.copytree(os.path.join(unpacked, files), os.path.join(tree, into))
+        # Debian's copyright file carries the firmware's licence text.
+        shutil.copy(os.path.join(unpacked, "usr/share/doc", binpkg, "copyright"),
+                    os.path.join(tree, license_file))
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(tree, final)
+        for name in pkg["names"]:
+            shutil.rmtree(os.path.join(self.out, "build", f"{name}-custom"), ignore_errors=True)
+        self.record(pkg, f"Debian binary package {binpkg} {version}",
+                    f"overridden: Debian's release {upstream_version(version)}, not commit "
+                    f"{pkg['version'][:12]}; {files}/ as {into}/", "none", final)
 
     def inner_tarball(self, orig, source, dest):
         """Debian's gcc ships upstream's tarball inside its orig."""
