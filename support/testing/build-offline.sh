@@ -5,8 +5,8 @@
 # offline-sources.py assembles the sources (Debian's archive, PyPI, local
 # git trees); then, for a QEMU defconfig, Buildroot's run-tests builds and
 # boots the image of test_rustsample.py (the defconfig plus the in-guest
-# suite) and runs the suite; for a board defconfig, make builds its
-# images. Both run at low priority, in the background unless
+# suite) and runs the suite, and boot-start-qemu.py boots it once more
+# with its start-qemu.sh; for a board defconfig, make builds its images. Both run at low priority, in the background unless
 # --foreground, with their logs in the output directory. Running it again
 # continues where the last run stopped (run-tests -k and Buildroot's
 # stamps).
@@ -165,6 +165,15 @@ build() {
 		echo "done $(date -u +%FT%TZ)" >>"$out/times"
 	else
 		echo "failed $(date -u +%FT%TZ)" >>"$out/times"
+		return 1
+	fi
+	# Then as a user boots it: the start-qemu.sh of the images.
+	[ -n "$test" ] || return 0
+	if "${as_builder[@]}" "$venv/bin/python3" "$here/boot-start-qemu.py" "$out/images" \
+		>"$out/start-qemu.log" 2>&1; then
+		echo "start-qemu.sh passed $(date -u +%FT%TZ)" >>"$out/times"
+	else
+		echo "start-qemu.sh failed $(date -u +%FT%TZ)" >>"$out/times"
 		return 1
 	fi
 }
