@@ -25,6 +25,7 @@ The output directory is configured already (make O=... <name>_defconfig).
 """
 
 import argparse
+import fcntl
 import glob
 import hashlib
 import io
@@ -167,10 +168,10 @@ def gcc_without_tm_texi(tree):
     build regenerates doc/tm.texi and fails: the stamp is made without it,
     as Debian's own gcc-gfdl-build.diff does."""
     texi = os.path.join(tree, "gcc", "doc", "tm.texi.in")
-    if not os.path.exists(texi) or "non DFSG" not in open(texi).read():
+    if not os.path.exists(texi) or "non DFSG" not in read(texi):
         return None
     makefile = os.path.join(tree, "gcc", "Makefile.in")
-    text = open(makefile).read()
+    text = read(makefile)
     rule = re.search(r"^s-tm-texi: build/genhooks.*\n(?:\t.*\n|.*\\\n)+", text, re.M)
     if not rule:
         return None
@@ -185,7 +186,7 @@ def glibc_without_manual(tree):
     makeconfig = os.path.join(tree, "Makeconfig")
     if os.path.isdir(os.path.join(tree, "manual")) or not os.path.exists(makeconfig):
         return None
-    text = open(makeconfig).read()
+    text = read(makeconfig)
     fixed = re.sub(r"(\bwctype) manual( po\b)", r"\1\2", text)
     if fixed == text:
         return None
@@ -211,6 +212,11 @@ def log(msg):
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
+
+
+def read(path, **kw):
+    with open(path, **kw) as f:
+        return f.read()
 
 
 def sha256(path):
@@ -407,7 +413,7 @@ def missing_manuals(tree):
     makefiles = glob.glob(os.path.join(tree, "**", "*.am"), recursive=True)
     makefiles += glob.glob(os.path.join(tree, "**", "local.mk"), recursive=True)
     for am in makefiles:
-        text = open(am, errors="replace").read()
+        text = read(am, errors="replace")
         for m in re.finditer(r"^info_TEXINFOS[ \t]*=[ \t]*(.+)$", text, re.M):
             for texi in m.group(1).split():
                 # %D%: the directory of an included local.mk
@@ -449,7 +455,7 @@ def patch_dirs(buildroot, output, pkg, version):
 
 
 def global_patch_dirs(output):
-    cfg = open(os.path.join(output, ".config")).read()
+    cfg = read(os.path.join(output, ".config"))
     m = re.search(r'^BR2_GLOBAL_PATCH_DIR="(.*)"$', cfg, re.M)
     ext = re.search(r'^BR2_EXTERNAL_RUSTSAMPLE_PATH="(.*)"$', cfg, re.M)
     if not m:
@@ -482,7 +488,7 @@ class Assembler:
         self.rows = []
         self.overrides = {}
         self.state_file = os.path.join(self.work, "provenance.json")
-        self.state = json.load(open(self.state_file)) if os.path.exists(self.state_file) else {}
+        self.state = json.loads(read(self.state_file)) if os.path.exists(self.state_file) else {}
 
     def packages(self):
         # What Buildroot would download: without the overrides of a former run.
@@ -509,7 +515,8 @@ class Assembler:
         key = pkg["dl_dir"] + "/" + pkg["source"]
         self.state[key] = {"packages": pkg["names"], "origin": origin, "hash": hash_state,
                            "patches": patches, "override": override}
-        json.dump(self.state, open(self.state_file, "w"), indent=1, sort_keys=True)
+        with open(self.state_file, "w") as f:
+            json.dump(self.state, f, indent=1, sort_keys=True)
 
     def assemble(self, pkg):
         key = pkg["dl_dir"] + "/" + pkg["source"]
@@ -760,7 +767,7 @@ class Assembler:
         current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
         lines = []
         # linux-headers then takes linux's source, and must not be named.
-        as_kernel = "BR2_KERNEL_HEADERS_AS_KERNEL=y" in open(os.path.join(self.out, ".config")).read()
+        as_kernel = "BR2_KERNEL_HEADERS_AS_KERNEL=y" in read(os.path.join(self.out, ".config"))
         for key, s in sorted(self.state.items()):
             if key in current and s.get("override"):
                 for name in s["packages"]:
@@ -807,6 +814,11 @@ def main():
     for tool in ("apt-get", "git", "tar", "lzip"):
         if not shutil.which(tool):
             sys.exit(f"offline-sources: {tool} is missing (apt-get install {tool})")
+    # One run at a time per work directory: the state file, the private
+    # apt state and the trees are shared by every output.
+    os.makedirs(args.work, exist_ok=True)
+    lock = open(os.path.join(args.work, ".lock"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     a = Assembler(args)
     # gettext-tiny's GNU gettext goes into its tree: after it.
     pkgs = sorted(a.packages(), key=lambda p: p["source"].startswith("gettext-0"))

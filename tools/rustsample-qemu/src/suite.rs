@@ -251,7 +251,7 @@ fn chosen_kernel_run() -> Vec<Target> {
 /// The host tool's own unit tests and the Yocto layer lint (oelint-adv, pinned, in a venv in
 /// the cache): they need no kernel, so they come first, whatever `--only` says.
 fn host_checks(repo: &Path, logs: &Path, results: &mut Results) {
-    let step = Step::new("Host checks: the tool's unit tests and the Yocto layer lint");
+    let step = Step::new("Host checks: unit tests and the Yocto layer lint");
     let manifest = repo.join("tools/rustsample-qemu/Cargo.toml");
     let mut cargo_test = Command::new("cargo");
     cargo_test
@@ -264,6 +264,21 @@ fn host_checks(repo: &Path, logs: &Path, results: &mut Results) {
     );
     results.record_result(
         "tools/rustsample-qemu: unit tests (cargo test --release)",
+        r,
+    );
+
+    // The Buildroot scripts' own logic, without network or Buildroot.
+    let mut unittest = Command::new("python3");
+    unittest
+        .args(["-m", "unittest", "discover", "-s"])
+        .arg(repo.join("support/testing/unit"));
+    let r = logged(
+        &mut unittest,
+        &logs.join("support-testing-unit.log"),
+        "python3 -m unittest",
+    );
+    results.record_result(
+        "support/testing: unit tests of offline-sources.py (python3 -m unittest)",
         r,
     );
 
