@@ -248,39 +248,34 @@ fn chosen_kernel_run() -> Vec<Target> {
     ]
 }
 
-/// The host tool's own unit tests and the Yocto layer lint (oelint-adv, pinned, in a venv in
-/// the cache): they need no kernel, so they come first, whatever `--only` says.
+/// The unit tests of the host tool and of the Buildroot scripts, and the Yocto layer lint
+/// (oelint-adv, pinned, in a venv in the cache): they need no kernel, so they come first, whatever `--only` says.
 fn host_checks(repo: &Path, logs: &Path, results: &mut Results) {
     let step = Step::new("Host checks: unit tests and the Yocto layer lint");
-    let manifest = repo.join("tools/rustsample-qemu/Cargo.toml");
+    // The host tool's tests, then the Buildroot scripts' own logic (no network, no Buildroot).
     let mut cargo_test = Command::new("cargo");
     cargo_test
         .args(["test", "--release", "--manifest-path"])
-        .arg(&manifest);
-    let r = logged(
-        &mut cargo_test,
-        &logs.join("host-unit-tests.log"),
-        "cargo test",
-    );
-    results.record_result(
-        "tools/rustsample-qemu: unit tests (cargo test --release)",
-        r,
-    );
-
-    // The Buildroot scripts' own logic, without network or Buildroot.
+        .arg(repo.join("tools/rustsample-qemu/Cargo.toml"));
     let mut unittest = Command::new("python3");
     unittest
         .args(["-m", "unittest", "discover", "-s"])
         .arg(repo.join("support/testing/unit"));
-    let r = logged(
-        &mut unittest,
-        &logs.join("support-testing-unit.log"),
-        "python3 -m unittest",
-    );
-    results.record_result(
-        "support/testing: unit tests of offline-sources.py (python3 -m unittest)",
-        r,
-    );
+    for (name, mut cmd, log) in [
+        (
+            "tools/rustsample-qemu: unit tests (cargo test --release)",
+            cargo_test,
+            "host-unit-tests.log",
+        ),
+        (
+            "support/testing: unit tests of offline-sources.py (python3 -m unittest)",
+            unittest,
+            "support-testing-unit.log",
+        ),
+    ] {
+        let r = logged(&mut cmd, &logs.join(log), name);
+        results.record_result(name, r);
+    }
 
     let log = logs.join("oelint.log");
     let r = logged(
