@@ -523,7 +523,13 @@ class Assembler:
         hashes = known_hashes(self.br, pkg["info"]["hashes"], pkg["source"])
         path = self.dl_path(pkg)
         prev = self.state.get(key)
-        if pkg["dl_dir"] in self.git and not (prev or {}).get("origin", "").startswith("git"):
+        # GNU gettext's files for gettext-tiny go into its git tree (below).
+        gettext_gnu = pkg["dl_dir"] == "gettext-tiny" and pkg["source"].startswith("gettext-0")
+        if pkg["dl_dir"] in self.git and not gettext_gnu and \
+                not (prev or {}).get("origin", "").startswith("git"):
+            prev = None
+        if gettext_gnu and prev and not os.path.isfile(
+                os.path.join(prev.get("override") or "", "build-aux", "config.rpath")):
             prev = None
         if pkg["dl_dir"] in self.tarballs and (prev or {}).get("origin") != os.path.basename(
                 self.tarballs[pkg["dl_dir"]]):
@@ -535,7 +541,7 @@ class Assembler:
         if prev and prev.get("override") and os.path.isdir(prev["override"]):
             return
         dl_dir = pkg["dl_dir"]
-        if dl_dir == "gettext-tiny" and pkg["source"].startswith("gettext-0"):
+        if gettext_gnu:
             return self.gettext_tiny(pkg)
         if dl_dir in self.git:
             return self.from_git(pkg, hashes)
@@ -755,9 +761,17 @@ class Assembler:
                 path = sorted(glob.glob(os.path.join(gnu, "**", os.path.basename(f)),
                                         recursive=True))[0]
             shutil.copy(path, os.path.join(tree, "extra", os.path.basename(f)))
-        shutil.copy(os.path.join(gnu, "build-aux/config.rpath"), os.path.join(tree, "build-aux"))
+        aux = os.path.join(tree, "build-aux")
+        if not os.path.isdir(aux):
+            if os.path.exists(aux):
+                os.remove(aux)  # a file left by an earlier release of this script
+            os.makedirs(aux)
+        shutil.copy(os.path.join(gnu, "build-aux/config.rpath"), os.path.join(aux, "config.rpath"))
+        for name in pkg["names"]:
+            shutil.rmtree(os.path.join(self.out, "build", f"{name}-custom"), ignore_errors=True)
         self.record(pkg, f"Debian gettext {version}, into the gettext-tiny tree",
-                    f"overridden: version {upstream_version(version)}, not {pkg['version']}",
+                    f"overridden: version {upstream_version(version)}, not "
+                    f"{pkg['source'].split('-')[1].split('.tar')[0]}",
                     "none", tree)
 
     def write_override_file(self, pkgs):
