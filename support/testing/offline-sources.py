@@ -111,6 +111,11 @@ DEBIAN_BINARY = {
                      "boot/LICENCE.broadcom"),
 }
 
+# Packages whose .mk puts <PKG>_VERSION into an installed path (swig's
+# wrapper names share/swig/<version>): when another version stands in,
+# the override file sets it to that one.
+VERSION_IN_PATHS = {"swig": "SWIG_VERSION"}
+
 # Buildroot download directory name -> PyPI project (sdists).
 PYPI = {
     "meson": "meson",
@@ -789,6 +794,11 @@ class Assembler:
                         continue
                     var = name.upper().replace("-", "_") + "_OVERRIDE_SRCDIR"
                     lines.append(f"{var} = {s['override']}")
+        for key, s in sorted(self.state.items()):
+            variable = VERSION_IN_PATHS.get(key.split("/")[0])
+            if key in current and variable and s.get("override"):
+                taken = os.path.basename(s["override"])[len(key.split("/")[0]) + 1:]
+                lines.append(f"override {variable} = {taken}")
         lines = list(dict.fromkeys(lines))
         # Another Python series stands in for Buildroot's: host packages
         # must go where that python looks (lib/python<major>/site-packages).

@@ -91,6 +91,17 @@ class OverrideFile(unittest.TestCase):
         self.assertFalse([line for line in lines if line.startswith("LINUX_HEADERS_")])
         self.assertFalse([line for line in lines if "PYTHON3" in line])
 
+    def test_swig_version_follows_the_tree_standing_in(self):
+        state = {"swig/swig-4.1.1.tar.gz": {"packages": ["host-swig"],
+                                            "override": "/src/swig-4.1.0"}}
+        with tempfile.TemporaryDirectory() as work:
+            out = os.path.join(work, "out")
+            a = self.assembler(work, out, state)
+            path = a.write_override_file([{"dl_dir": "swig", "source": "swig-4.1.1.tar.gz"}])
+            lines = offline_sources.read(path).splitlines()
+        self.assertIn("HOST_SWIG_OVERRIDE_SRCDIR = /src/swig-4.1.0", lines)
+        self.assertIn("override SWIG_VERSION = 4.1.0", lines)
+
     def test_python_series_follows_the_tree_standing_in(self):
         state = {"python3/Python-3.14.7.tar.xz": {"packages": ["host-python3"],
                                                   "override": "/src/python3-3.13.15"}}
