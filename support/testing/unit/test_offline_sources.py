@@ -91,25 +91,22 @@ class OverrideFile(unittest.TestCase):
         self.assertFalse([line for line in lines if line.startswith("LINUX_HEADERS_")])
         self.assertFalse([line for line in lines if "PYTHON3" in line])
 
-    def test_swig_version_follows_the_tree_standing_in(self):
-        state = {"swig/swig-4.1.1.tar.gz": {"packages": ["host-swig"],
-                                            "override": "/src/swig-4.1.0"}}
+    def one_package(self, key, override):
+        """The override file's lines for one package standing in."""
+        dl_dir, source = key.split("/")
+        state = {key: {"packages": ["host-" + dl_dir], "override": override}}
         with tempfile.TemporaryDirectory() as work:
-            out = os.path.join(work, "out")
-            a = self.assembler(work, out, state)
-            path = a.write_override_file([{"dl_dir": "swig", "source": "swig-4.1.1.tar.gz"}])
-            lines = offline_sources.read(path).splitlines()
+            a = self.assembler(work, os.path.join(work, "out"), state)
+            path = a.write_override_file([{"dl_dir": dl_dir, "source": source}])
+            return offline_sources.read(path).splitlines()
+
+    def test_swig_version_follows_the_tree_standing_in(self):
+        lines = self.one_package("swig/swig-4.1.1.tar.gz", "/src/swig-4.1.0")
         self.assertIn("HOST_SWIG_OVERRIDE_SRCDIR = /src/swig-4.1.0", lines)
         self.assertIn("override SWIG_VERSION = 4.1.0", lines)
 
     def test_python_series_follows_the_tree_standing_in(self):
-        state = {"python3/Python-3.14.7.tar.xz": {"packages": ["host-python3"],
-                                                  "override": "/src/python3-3.13.15"}}
-        with tempfile.TemporaryDirectory() as work:
-            out = os.path.join(work, "out")
-            a = self.assembler(work, out, state)
-            path = a.write_override_file([{"dl_dir": "python3", "source": "Python-3.14.7.tar.xz"}])
-            lines = offline_sources.read(path).splitlines()
+        lines = self.one_package("python3/Python-3.14.7.tar.xz", "/src/python3-3.13.15")
         self.assertIn("HOST_PYTHON3_OVERRIDE_SRCDIR = /src/python3-3.13.15", lines)
         self.assertIn("override PYTHON3_VERSION_MAJOR = 3.13", lines)
 
