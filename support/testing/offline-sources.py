@@ -111,10 +111,14 @@ DEBIAN_BINARY = {
                      "boot/LICENCE.broadcom"),
 }
 
-# Packages whose .mk puts <PKG>_VERSION into an installed path (swig's
-# wrapper names share/swig/<version>): when another version stands in,
-# the override file sets it to that one.
-VERSION_IN_PATHS = {"swig": "SWIG_VERSION"}
+# Packages whose .mk puts their version into an installed path: when
+# another version stands in, the override file sets that variable from the
+# version taken. swig's wrapper names share/swig/<version>; host Python
+# packages go where that python looks (lib/python<major.minor>).
+VERSION_IN_PATHS = {
+    "swig": ("SWIG_VERSION", lambda v: v),
+    "python3": ("PYTHON3_VERSION_MAJOR", lambda v: ".".join(v.split(".")[:2])),
+}
 
 # Buildroot download directory name -> PyPI project (sdists).
 PYPI = {
@@ -217,6 +221,11 @@ def log(msg):
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
+
+
+def key_of(pkg):
+    """A download's key in the state file: <dl_dir>/<source>."""
+    return pkg["dl_dir"] + "/" + pkg["source"]
 
 
 def read(path, **kw):
@@ -517,14 +526,13 @@ class Assembler:
         return os.path.join(self.dl, pkg["dl_dir"], pkg["source"])
 
     def record(self, pkg, origin, hash_state, patches, override=None):
-        key = pkg["dl_dir"] + "/" + pkg["source"]
-        self.state[key] = {"packages": pkg["names"], "origin": origin, "hash": hash_state,
-                           "patches": patches, "override": override}
+        self.state[key_of(pkg)] = {"packages": pkg["names"], "origin": origin,
+                                   "hash": hash_state, "patches": patches, "override": override}
         with open(self.state_file, "w") as f:
             json.dump(self.state, f, indent=1, sort_keys=True)
 
     def assemble(self, pkg):
-        key = pkg["dl_dir"] + "/" + pkg["source"]
+        key = key_of(pkg)
         hashes = known_hashes(self.br, pkg["info"]["hashes"], pkg["source"])
         path = self.dl_path(pkg)
         prev = self.state.get(key)
@@ -623,10 +631,13 @@ class Assembler:
             why += "; configure made here (autoreconf)" if r.returncode == 0 else "; autoreconf failed"
         shutil.rmtree(final, ignore_errors=True)
         os.rename(tree, final)
-        # A build that took an earlier tree would not take this one.
+        self.forget_builds(pkg)
+        self.record(pkg, origin, why, patches, final)
+
+    def forget_builds(self, pkg):
+        """A build that took an earlier tree would not take a new one."""
         for name in pkg["names"]:
             shutil.rmtree(os.path.join(self.out, "build", f"{name}-custom"), ignore_errors=True)
-        self.record(pkg, origin, why, patches, final)
 
     def debian_orig(self, src, versions):
         """The first of VERSIONS whose orig tarball the archive still has."""
@@ -680,8 +691,7 @@ class Assembler:
                     os.path.join(tree, license_file))
         shutil.rmtree(final, ignore_errors=True)
         os.rename(tree, final)
-        for name in pkg["names"]:
-            shutil.rmtree(os.path.join(self.out, "build", f"{name}-custom"), ignore_errors=True)
+        self.forget_builds(pkg)
         self.record(pkg, f"Debian binary package {binpkg} {version}",
                     f"overridden: Debian's release {upstream_version(version)}, not commit "
                     f"{pkg['version'][:12]}; {files}/ as {into}/", "none", final)
@@ -772,8 +782,7 @@ class Assembler:
                 os.remove(aux)  # a file left by an earlier release of this script
             os.makedirs(aux)
         shutil.copy(os.path.join(gnu, "build-aux/config.rpath"), os.path.join(aux, "config.rpath"))
-        for name in pkg["names"]:
-            shutil.rmtree(os.path.join(self.out, "build", f"{name}-custom"), ignore_errors=True)
+        self.forget_builds(pkg)
         self.record(pkg, f"Debian gettext {version}, into the gettext-tiny tree",
                     f"overridden: version {upstream_version(version)}, not "
                     f"{pkg['source'].split('-')[1].split('.tar')[0]}",
@@ -783,7 +792,7 @@ class Assembler:
         # One file per output directory, where Buildroot looks by default
         # ($(CONFIG_DIR)/local.mk): two configurations may take two
         # versions of one package (linux, uboot).
-        current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
+        current = {key_of(p) for p in pkgs}
         lines = []
         # linux-headers then takes linux's source, and must not be named.
         as_kernel = "BR2_KERNEL_HEADERS_AS_KERNEL=y" in read(os.path.join(self.out, ".config"))
@@ -794,26 +803,19 @@ class Assembler:
                         continue
                     var = name.upper().replace("-", "_") + "_OVERRIDE_SRCDIR"
                     lines.append(f"{var} = {s['override']}")
-        for key, s in sorted(self.state.items()):
-            variable = VERSION_IN_PATHS.get(key.split("/")[0])
-            if key in current and variable and s.get("override"):
-                taken = os.path.basename(s["override"])[len(key.split("/")[0]) + 1:]
-                lines.append(f"override {variable} = {taken}")
+                dl_dir = key.split("/")[0]
+                if dl_dir in VERSION_IN_PATHS:
+                    variable, value = VERSION_IN_PATHS[dl_dir]
+                    taken = os.path.basename(s["override"])[len(dl_dir) + 1:]
+                    lines.append(f"override {variable} = {value(taken)}")
         lines = list(dict.fromkeys(lines))
-        # Another Python series stands in for Buildroot's: host packages
-        # must go where that python looks (lib/python<major>/site-packages).
-        python = next((s["override"] for k, s in self.state.items()
-                       if k in current and k.startswith("python3/") and s.get("override")), None)
-        if python:
-            series = ".".join(os.path.basename(python).split("-")[-1].split(".")[:2])
-            lines.append(f"override PYTHON3_VERSION_MAJOR = {series}")
         path = os.path.join(self.out, "local.mk")
         with open(path, "w") as f:
             f.write("# Written by offline-sources.py\n" + "\n".join(lines) + "\n")
         return path
 
     def table(self, pkgs):
-        current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
+        current = {key_of(p) for p in pkgs}
         rows = ["| source | packages | from | Buildroot's hash | Buildroot's patches |",
                 "| --- | --- | --- | --- | --- |"]
         for key, s in sorted(self.state.items()):
@@ -852,7 +854,7 @@ def main():
     override_file = a.write_override_file(pkgs)
     print(a.table(pkgs))
     print(f"\nBR2_DL_DIR=\"{a.dl}\"\nOverrides: {override_file}")
-    current = {p["dl_dir"] + "/" + p["source"] for p in pkgs}
+    current = {key_of(p) for p in pkgs}
     missing = [k for k, s in a.state.items()
                if k in current and not s.get("override") and s["hash"] != "matches"]
     if missing:
