@@ -30,6 +30,11 @@ def run(qemu, cmd, timeout=60):
     return lines, status
 
 
+def number(lines):
+    """The first line that is a number (wc's answer), else 0."""
+    return next((int(x) for x in lines if x.strip().isdigit()), 0)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__.split("\n\n")[1].strip())
@@ -53,11 +58,9 @@ def main():
         _, status = run(qemu, "grep -q '^rust_sample ' /proc/modules")
         check("rust_sample is loaded at boot", status == 0)
         out, status = run(qemu, "head -c 4096 /dev/rust-sample | od -An -v -tx1 | tr -d ' \\n' | wc -c")
-        count = next((int(x) for x in out if x.strip().isdigit()), 0)
-        check("4096 bytes from /dev/rust-sample", status == 0 and count == 2 * 4096)
+        check("4096 bytes from /dev/rust-sample", status == 0 and number(out) == 2 * 4096)
         out, status = run(qemu, "head -c 4096 /dev/rust-sample | tr -d '\\000' | wc -c")
-        nonzero = next((int(x) for x in out if x.strip().isdigit()), 0)
-        check("they are not all zero", status == 0 and nonzero > 0)
+        check("they are not all zero", status == 0 and number(out) > 0)
         _, status = run(qemu, "test -x /usr/lib/rustsample/guest-tests.sh")
         if status == 0:
             out, status = run(qemu, "/usr/lib/rustsample/guest-tests.sh", timeout=1800)

@@ -6,8 +6,9 @@
 # git trees); then, for a QEMU defconfig, Buildroot's run-tests builds and
 # boots the image of test_rustsample.py (the defconfig plus the in-guest
 # suite) and runs the suite, and boot-start-qemu.py boots it once more
-# with its start-qemu.sh; for a board defconfig, make builds its images. Both run at low priority, in the background unless
-# --foreground, with their logs in the output directory. Running it again
+# with its start-qemu.sh; for a board defconfig, make builds its images.
+# Both run at low priority, in the background unless --foreground, with
+# their logs in the output directory. Running it again
 # continues where the last run stopped (run-tests -k and Buildroot's
 # stamps).
 set -eu
