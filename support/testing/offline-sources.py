@@ -211,8 +211,9 @@ DFSG_FIXUPS = {
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 PYPI_SIMPLE = "https://pypi.org/simple"
-# Newest first; older suites keep older releases (automake 1.16, gettext 0.2x).
-SUITES = ("sid", "trixie", "bookworm")
+# Newest first; older suites keep older releases (automake 1.16, gettext 0.2x),
+# and backports keep kernel series no release ships (6.18).
+SUITES = ("sid", "trixie", "trixie-backports", "bookworm")
 
 
 def log(msg):
