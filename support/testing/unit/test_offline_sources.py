@@ -39,6 +39,11 @@ class DebianCandidates(unittest.TestCase):
         got = offline_sources.debian_candidates(["2.46-2", "2.40-1", "2.45.50.20251125-1"], "2.45.1")
         self.assertEqual(got, ["2.46-2", "2.40-1"])
 
+    def test_a_backport_of_the_same_series_is_nearest(self):
+        got = offline_sources.debian_candidates(
+            ["7.1.8-2", "6.12.117-1", "6.18.15-1~bpo13+1", "6.19.14-1~bpo13+1"], "6.18.45")
+        self.assertEqual(got[:2], ["6.18.15-1~bpo13+1", "6.19.14-1~bpo13+1"])
+
     def test_a_date_version_without_dots_is_the_same(self):
         got = offline_sources.debian_candidates(["20220903-1", "20241016-3"], "2024.10.16")
         self.assertEqual(got[0], "20241016-3")
