@@ -23,6 +23,7 @@ usage: $0 --buildroot DIR [options]
                         machine's rustc, bindgen and LLVM)
   --git PKG=REPO@REF    take PKG's source from a git repository (repeatable)
   --tarball PKG=FILE    take PKG's source from a local tarball (repeatable)
+  --patch PKG=FILE      apply FILE (patch -p1) to PKG's overridden tree (repeatable)
   --without-host-qemu   do not build host-qemu (start-qemu.sh and run-tests
                         then boot with the system's QEMU)
   --sources-only        assemble the sources and stop
@@ -44,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--rust-toolchain) toolchain=$2; shift 2 ;;
 	--git) git+=(--git "$2"); shift 2 ;;
 	--tarball) git+=(--tarball "$2"); shift 2 ;;
+	--patch) git+=(--patch "$2"); shift 2 ;;
 	--without-host-qemu) host_qemu=; shift ;;
 	--foreground) foreground=1; shift ;;
 	--sources-only) sources_only=1; shift ;;

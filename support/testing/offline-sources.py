@@ -499,6 +499,10 @@ class Assembler:
         self.dl = os.path.join(self.work, "dl")
         self.git = dict(g.split("=", 1) for g in args.git)
         self.tarballs = dict(t.split("=", 1) for t in args.tarball)
+        self.patches = {}
+        for p in args.patch:
+            name, path = p.split("=", 1)
+            self.patches.setdefault(name, []).append(os.path.abspath(path))
         self.apt = Apt(self.work)
         self.rows = []
         self.overrides = {}
@@ -547,6 +551,10 @@ class Assembler:
             prev = None
         if pkg["dl_dir"] in self.tarballs and (prev or {}).get("origin") != os.path.basename(
                 self.tarballs[pkg["dl_dir"]]):
+            prev = None
+        # A tree made without a patch given now is made again.
+        if any(os.path.basename(p) not in (prev or {}).get("patches", "")
+               for p in self.patches.get(pkg["dl_dir"], [])):
             prev = None
         if os.path.exists(path) and sha256(path) in hashes:
             if not prev:
@@ -600,6 +608,14 @@ class Assembler:
                 break
         else:
             extract(archive, tree)
+        for given in self.patches.get(pkg["dl_dir"], []):
+            r = subprocess.run(["patch", "-p1", "-s", "-N", "-d", tree, "-i", given],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"offline-sources: {given} does not apply to {pkg['dl_dir']} {version}:\n"
+                         + r.stdout + r.stderr)
+            patches = ("" if patches == "none" else patches + "; ") + \
+                f"{os.path.basename(given)} (given)"
         # Debian's expat is its git repository, the project in expat/.
         inner = os.path.join(tree, pkg["dl_dir"])
         if not os.path.exists(os.path.join(tree, "configure.ac")) and \
@@ -837,6 +853,8 @@ def main():
                     help="take PKG (its download directory name) from a git repository")
     ap.add_argument("--tarball", action="append", default=[], metavar="PKG=FILE",
                     help="take PKG (its download directory name) from a local tarball")
+    ap.add_argument("--patch", action="append", default=[], metavar="PKG=FILE",
+                    help="apply FILE (patch -p1) to PKG's overridden tree, after Buildroot's patches")
     args = ap.parse_args()
     for tool in ("apt-get", "git", "tar", "lzip"):
         if not shutil.which(tool):
@@ -860,6 +878,10 @@ def main():
                if k in current and not s.get("override") and s["hash"] != "matches"]
     if missing:
         sys.exit("offline-sources: no source for " + ", ".join(sorted(missing)))
+    unpatched = [f"{k} (--patch {k.split('/')[0]})" for k, s in a.state.items()
+                 if k in current and k.split("/")[0] in a.patches and not s.get("override")]
+    if unpatched:
+        sys.exit("offline-sources: not overridden, so not patched here: " + ", ".join(unpatched))
 
 
 if __name__ == "__main__":
