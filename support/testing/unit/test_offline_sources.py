@@ -69,7 +69,8 @@ class OverrideFile(unittest.TestCase):
             f.write("BR2_KERNEL_HEADERS_AS_KERNEL=y\n")
         with open(os.path.join(work, "provenance.json"), "w") as f:
             json.dump(state, f)
-        args = types.SimpleNamespace(buildroot=work, output=out, work=work, git=[], tarball=[])
+        args = types.SimpleNamespace(buildroot=work, output=out, work=work, git=[], tarball=[],
+                                     patch=[])
         return offline_sources.Assembler(args)
 
     def test_only_the_packages_of_that_output(self):
