@@ -552,9 +552,9 @@ class Assembler:
         if pkg["dl_dir"] in self.tarballs and (prev or {}).get("origin") != os.path.basename(
                 self.tarballs[pkg["dl_dir"]]):
             prev = None
-        # A tree made without a patch given now is made again.
-        if any(os.path.basename(p) not in (prev or {}).get("patches", "")
-               for p in self.patches.get(pkg["dl_dir"], [])):
+        # A tree made with other patches of the user's is made again.
+        given = sorted(os.path.basename(p) for p in self.patches.get(pkg["dl_dir"], []))
+        if prev and given != sorted(re.findall(r"(\S+) \(given\)", prev.get("patches", ""))):
             prev = None
         if os.path.exists(path) and sha256(path) in hashes:
             if not prev:
