@@ -136,9 +136,15 @@ make -s -C "$buildroot" BR2_EXTERNAL="$tree" O="$out" olddefconfig
 
 # Without some source the build still goes as far as it can, and a
 # later run, with that source, continues.
+# A --patch that cannot be applied stops here (status 3).
+status=0
 "$venv/bin/python3" "$here/offline-sources.py" --buildroot "$buildroot" \
-	--output "$out" --work "$work" "${git[@]}" >"$out/provenance.md" ||
-	echo "Some sources are missing: Buildroot stops at the first package without one." >&2
+	--output "$out" --work "$work" "${git[@]}" >"$out/provenance.md" || status=$?
+case $status in
+0) ;;
+3) exit 1 ;;
+*) echo "Some sources are missing: Buildroot stops at the first package without one." >&2 ;;
+esac
 echo "Sources: $out/provenance.md"
 [ -z "$sources_only" ] || exit 0
 

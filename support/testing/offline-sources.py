@@ -216,6 +216,10 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 SUITES = ("sid", "trixie", "trixie-backports", "bookworm")
 
 
+# The exit status when a --patch cannot be applied: a build would go without it.
+PATCH_FAILED = 3
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -450,6 +454,11 @@ def extract(archive, dest):
         run(["tar", "-xf", archive, "--strip-components=1", "-C", dest])
 
 
+def patches_given(entry):
+    """The --patch files a state entry's tree was made with, by name."""
+    return sorted(re.findall(r"(\S+) \(given\)", entry.get("patches", "")))
+
+
 def patch_dirs(buildroot, output, pkg, version):
     """Where Buildroot takes PKG's patches from, in its order.
 
@@ -554,7 +563,7 @@ class Assembler:
             prev = None
         # A tree made with other patches of the user's is made again.
         given = sorted(os.path.basename(p) for p in self.patches.get(pkg["dl_dir"], []))
-        if prev and given != sorted(re.findall(r"(\S+) \(given\)", prev.get("patches", ""))):
+        if prev and given != patches_given(prev):
             prev = None
         if os.path.exists(path) and sha256(path) in hashes:
             if not prev:
@@ -612,8 +621,9 @@ class Assembler:
             r = subprocess.run(["patch", "-p1", "-s", "-N", "-d", tree, "-i", given],
                                capture_output=True, text=True)
             if r.returncode != 0:
-                sys.exit(f"offline-sources: {given} does not apply to {pkg['dl_dir']} {version}:\n"
-                         + r.stdout + r.stderr)
+                log(f"offline-sources: {given} does not apply to {pkg['dl_dir']} {version}:\n"
+                    + r.stdout + r.stderr)
+                sys.exit(PATCH_FAILED)
             patches = ("" if patches == "none" else patches + "; ") + \
                 f"{os.path.basename(given)} (given)"
         # Debian's expat is its git repository, the project in expat/.
@@ -881,7 +891,8 @@ def main():
     unpatched = [f"{k} (--patch {k.split('/')[0]})" for k, s in a.state.items()
                  if k in current and k.split("/")[0] in a.patches and not s.get("override")]
     if unpatched:
-        sys.exit("offline-sources: not overridden, so not patched here: " + ", ".join(unpatched))
+        log("offline-sources: not overridden, so not patched here: " + ", ".join(unpatched))
+        sys.exit(PATCH_FAILED)
 
 
 if __name__ == "__main__":

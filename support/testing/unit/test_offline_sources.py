@@ -30,6 +30,15 @@ class UpstreamVersion(unittest.TestCase):
         self.assertEqual(offline_sources.upstream_version("4.8+really4.7.5-1"), "4.7.5")
 
 
+class PatchesGiven(unittest.TestCase):
+    def test_named_after_buildroots_patches(self):
+        entry = {"patches": "applied here; fix-b.patch (given); fix-a.patch (given)"}
+        self.assertEqual(offline_sources.patches_given(entry), ["fix-a.patch", "fix-b.patch"])
+
+    def test_none_for_a_tree_made_without(self):
+        self.assertEqual(offline_sources.patches_given({"patches": "by Buildroot"}), [])
+
+
 class DebianCandidates(unittest.TestCase):
     def test_the_same_version_comes_first(self):
         got = offline_sources.debian_candidates(["2.46-2", "2.45.1-1", "2.44-3"], "2.45.1")
