@@ -866,7 +866,7 @@ def main():
     ap.add_argument("--patch", action="append", default=[], metavar="PKG=FILE",
                     help="apply FILE (patch -p1) to PKG's overridden tree, after Buildroot's patches")
     args = ap.parse_args()
-    for tool in ("apt-get", "git", "tar", "lzip"):
+    for tool in ("apt-get", "git", "tar", "lzip", "patch"):
         if not shutil.which(tool):
             sys.exit(f"offline-sources: {tool} is missing (apt-get install {tool})")
     # One run at a time per work directory: the state file, the private
