@@ -29,7 +29,7 @@ usage: $0 --buildroot DIR [options]
   --sources-only        assemble the sources and stop
   --foreground          wait for the build and the test
 Output, downloads and sources: \${RUSTSAMPLE_CACHE:-/var/cache/rustsample}/buildroot.
-On two cores with --rust-toolchain host, a first build took 2 to 3 hours
+On two cores with --rust-toolchain host, a first build took 1 to 3 hours
 (docs/buildroot.md); running the same command again continues it.
 EOF
 	exit 2

@@ -51,11 +51,11 @@ pub enum Command {
     /// For example `buildroot --buildroot ../buildroot --defconfig rustsample_defconfig
     /// --rust-toolchain host`. The sources come from Debian's archive, PyPI and git trees
     /// (support/testing/offline-sources.py prints where each came from). On two cores with
-    /// `--rust-toolchain host`, a first build took about 2 hours (arm64, riscv64) to 3 hours
-    /// (the board defconfigs, whose kernels build the whole architecture defconfig); a rebuild
-    /// after touching module/rust_sample.rs, under 3 minutes. It runs in the background at low
-    /// priority, and running the same command again continues it. `buildroot --help-script`
-    /// lists the script's options (docs/buildroot.md).
+    /// `--rust-toolchain host`, a first build of rustsample_defconfig took 63 minutes; the board
+    /// defconfigs, whose kernels build the whole architecture defconfig, about 3 hours with
+    /// other builds sharing the cores; a rebuild after touching module/rust_sample.rs, under 3
+    /// minutes. It runs in the background at low priority, and running the same command again
+    /// continues it. `buildroot --help-script` lists the script's options (docs/buildroot.md).
     Buildroot(ScriptArgs),
     /// the labgrid tests (tests/labgrid/run.sh): the suite and the benchmark on QEMU boards
     /// through U-Boot, locally or through a loopback lab, or on boards in a lab
